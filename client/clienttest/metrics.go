@@ -1,0 +1,428 @@
+package clienttest
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// storedValue applies the store's treatment of ±Inf.
+func (s *Server) storedValue(v float64) float64 {
+	if s.StoreInf {
+		return v
+	}
+	switch {
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
+}
+
+// greaterPoint is MLflow's _compare_metrics: (step, timestamp, value) > ...,
+// with Python's float comparison (NaN is never greater).
+func greaterPoint(a, b point) bool {
+	if a.step != b.step {
+		return a.step > b.step
+	}
+	if a.timestamp != b.timestamp {
+		return a.timestamp > b.timestamp
+	}
+	return a.value > b.value
+}
+
+// addPoint stores one metric value unless an identical point exists (the
+// SQL store's primary key dedupe). Callers hold s.mu.
+func (s *Server) addPoint(rn *run, p point) {
+	p.value = s.storedValue(p.value)
+	id := pointID{key: p.key, timestamp: p.timestamp, step: p.step, value: p.value}
+	if math.IsNaN(p.value) {
+		id.value, id.isNaN = 0, true
+	}
+	if _, dup := rn.seen[id]; dup {
+		return
+	}
+	rn.seen[id] = struct{}{}
+	if _, ok := rn.history[p.key]; !ok {
+		rn.metricKeys = append(rn.metricKeys, p.key)
+	}
+	rn.history[p.key] = append(rn.history[p.key], p)
+	if cur, ok := rn.latest[p.key]; !ok || greaterPoint(p, cur) {
+		rn.latest[p.key] = p
+	}
+}
+
+func (s *Server) logMetric(w http.ResponseWriter, r *http.Request) *apiErr {
+	var req struct {
+		runIDRequest
+		rMetric
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	id, err := req.id()
+	if err != nil {
+		return err
+	}
+	if req.Key == nil {
+		return missingParam("key")
+	}
+	if err := validateMetric(req.rMetric); err != nil {
+		return err
+	}
+	s.lock()
+	defer s.mu.Unlock()
+	rn, err := s.activeRun(id)
+	if err != nil {
+		return err
+	}
+	s.addPoint(rn, point{key: *req.Key, value: req.Value.v, timestamp: req.Timestamp.v, step: req.Step.v})
+	writeJSON(w, http.StatusOK, empty{})
+	return nil
+}
+
+// paramConflict is the message of a changed param value in log-parameter.
+func paramConflict(runID, key, old, new string) *apiErr {
+	return invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", key, old, runID, new)
+}
+
+func (s *Server) logParam(w http.ResponseWriter, r *http.Request) *apiErr {
+	var req struct {
+		runIDRequest
+		Key   *string `json:"key"`
+		Value *string `json:"value"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	id, err := req.id()
+	if err != nil {
+		return err
+	}
+	if req.Key == nil {
+		return missingParam("key")
+	}
+	v, err := validateParam(req.Key, req.Value)
+	if err != nil {
+		return err
+	}
+	s.lock()
+	defer s.mu.Unlock()
+	rn, err := s.activeRun(id)
+	if err != nil {
+		return err
+	}
+	if old, ok := getKV(rn.params, *req.Key); ok {
+		if old != v {
+			return paramConflict(id, *req.Key, old, v)
+		}
+	} else {
+		rn.params = append(rn.params, kv{*req.Key, v})
+	}
+	writeJSON(w, http.StatusOK, empty{})
+	return nil
+}
+
+func (s *Server) logBatch(w http.ResponseWriter, r *http.Request) *apiErr {
+	var req struct {
+		runIDRequest
+		Metrics []rMetric `json:"metrics"`
+		Params  []rTag    `json:"params"`
+		Tags    []rTag    `json:"tags"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	id, err := req.id()
+	if err != nil {
+		return err
+	}
+	if err := validateRunID(id); err != nil {
+		return err
+	}
+	// _validate_batch_log_data, then the limits, then unique param keys.
+	params := make([]kv, len(req.Params))
+	for i, p := range req.Params {
+		v, err := validateParam(p.Key, p.Value)
+		if err != nil {
+			return err
+		}
+		params[i] = kv{*p.Key, v}
+	}
+	for _, m := range req.Metrics {
+		if err := validateMetric(m); err != nil {
+			return err
+		}
+	}
+	tags := make([]kv, len(req.Tags))
+	for i, t := range req.Tags {
+		v, err := validateTag(t.Key, t.Value)
+		if err != nil {
+			return err
+		}
+		tags[i] = kv{*t.Key, v}
+	}
+	if err := batchLimits(len(req.Metrics), len(params), len(tags)); err != nil {
+		return err
+	}
+	var dups []string
+	seen := make(map[string]bool, len(params))
+	for _, p := range params {
+		if seen[p.key] && !slices.Contains(dups, p.key) {
+			dups = append(dups, p.key)
+		}
+		seen[p.key] = true
+	}
+	if len(dups) > 0 {
+		return invalidf("Duplicate parameter keys have been submitted: %s. Please ensure the request contains only one param value per param key.", pyList(dups))
+	}
+
+	s.lock()
+	defer s.mu.Unlock()
+	rn, err := s.activeRun(id)
+	if err != nil {
+		return err
+	}
+	// Params first, all or nothing (the store checks every param before
+	// inserting any), then metrics, then tags.
+	var conflicts []string
+	for _, p := range params {
+		if old, ok := getKV(rn.params, p.key); ok && old != p.value {
+			conflicts = append(conflicts, "{'key': '"+p.key+"', 'old_value': '"+old+"', 'new_value': '"+p.value+"'}")
+		}
+	}
+	if len(conflicts) > 0 {
+		return invalidf("Changing param values is not allowed. Params were already logged='[%s]' for run ID='%s'.", strings.Join(conflicts, ", "), id)
+	}
+	for _, p := range params {
+		if _, ok := getKV(rn.params, p.key); !ok {
+			rn.params = append(rn.params, p)
+		}
+	}
+	for _, m := range req.Metrics {
+		s.addPoint(rn, point{key: *m.Key, value: m.Value.v, timestamp: m.Timestamp.v, step: m.Step.v})
+	}
+	for _, t := range tags {
+		rn.setTag(t.key, t.value)
+	}
+	writeJSON(w, http.StatusOK, empty{})
+	return nil
+}
+
+func batchLimits(metrics, params, tags int) *apiErr {
+	if metrics > maxMetricsPerBatch {
+		return invalidf("A batch logging request can contain at most %d metrics. Got %d metrics. Please split up metrics across multiple requests and try again.", maxMetricsPerBatch, metrics)
+	}
+	if params > maxParamsTagsPerBatch {
+		return invalidf("A batch logging request can contain at most %d params. Got %d params. Please split up params across multiple requests and try again.", maxParamsTagsPerBatch, params)
+	}
+	if tags > maxParamsTagsPerBatch {
+		return invalidf("A batch logging request can contain at most %d tags. Got %d tags. Please split up tags across multiple requests and try again.", maxParamsTagsPerBatch, tags)
+	}
+	if total := metrics + params + tags; total > maxEntitiesPerBatch {
+		return invalidf("A batch logging request can contain at most %d total entities (metrics, params, and tags). Got %d total entities. Please split up data across multiple requests and try again.", maxEntitiesPerBatch, total)
+	}
+	return nil
+}
+
+// pyList formats strings as Python's repr of a list.
+func pyList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) *apiErr {
+	id, err := queryRunID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	key := q.Get("metric_key")
+	if key == "" {
+		return missingParam("metric_key")
+	}
+	maxResults := -1
+	if v := q.Get("max_results"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 0 {
+			return invalidf("Invalid value %s for parameter 'max_results' supplied.", quote(v))
+		}
+		maxResults = n
+	}
+	offset, err := parsePageToken(q.Get("page_token"))
+	if err != nil {
+		return err
+	}
+	s.lock()
+	defer s.mu.Unlock()
+	rn, err := s.runByID(id)
+	if err != nil {
+		return err
+	}
+	// The SQL store orders the history by (timestamp, step, value).
+	hist := slices.Clone(rn.history[key])
+	sort.SliceStable(hist, func(i, j int) bool {
+		a, b := hist[i], hist[j]
+		if a.timestamp != b.timestamp {
+			return a.timestamp < b.timestamp
+		}
+		if a.step != b.step {
+			return a.step < b.step
+		}
+		return a.value < b.value
+	})
+	var resp struct {
+		Metrics       []wMetric `json:"metrics,omitempty"`
+		NextPageToken string    `json:"next_page_token,omitempty"`
+	}
+	hist = hist[min(offset, len(hist)):]
+	if maxResults >= 0 && len(hist) > maxResults {
+		hist = hist[:maxResults]
+		resp.NextPageToken = pageToken(offset + maxResults)
+	}
+	for _, p := range hist {
+		resp.Metrics = append(resp.Metrics, wMetric{Key: p.key, Value: jfloat(p.value), Timestamp: p.timestamp, Step: p.step})
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Request) *apiErr {
+	q := r.URL.Query()
+	runIDs := q["run_ids"]
+	if len(runIDs) == 0 {
+		return missingParam("run_ids")
+	}
+	if len(runIDs) > maxRunsBulkInterval {
+		return invalidf("GetMetricHistoryBulkInterval request must specify at most %d run_ids. Received %d run_ids.", maxRunsBulkInterval, len(runIDs))
+	}
+	key := q.Get("metric_key")
+	if key == "" {
+		return missingParam("metric_key")
+	}
+	maxResults := maxResultsPerRun
+	if v := q.Get("max_results"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil {
+			return invalidf("Invalid value %s for parameter 'max_results' supplied.", quote(v))
+		}
+		if n < 1 || n > maxResultsPerRun {
+			return invalidf("max_results must be between 1 and %d.", maxResultsPerRun)
+		}
+		maxResults = n
+	}
+	var startStep, endStep int64
+	rangeSet := false
+	sv, ev := q.Get("start_step"), q.Get("end_step")
+	switch {
+	case sv != "" && ev != "":
+		var e1, e2 error
+		startStep, e1 = strconv.ParseInt(sv, 10, 64)
+		endStep, e2 = strconv.ParseInt(ev, 10, 64)
+		if e1 != nil || e2 != nil {
+			return invalidf("Invalid value for parameter 'start_step' or 'end_step' supplied.")
+		}
+		if startStep > endStep {
+			return invalidf("end_step must be greater than start_step. Found start_step=%d and end_step=%d.", startStep, endStep)
+		}
+		rangeSet = true
+	case sv != "" || ev != "":
+		return invalidf("If either start step or end step are specified, both must be specified.")
+	}
+	s.lock()
+	defer s.mu.Unlock()
+	runs := make([]*run, len(runIDs))
+	for i, id := range runIDs {
+		rn, err := s.runByID(id)
+		if err != nil {
+			return err
+		}
+		runs[i] = rn
+	}
+	// handlers.py get_metric_history_bulk_interval_impl: sample steps over
+	// the union of all runs' steps, keeping each run's min and max step.
+	stepSet := map[int64]bool{}
+	minMax := map[int64]bool{}
+	for _, rn := range runs {
+		hist := rn.history[key]
+		if len(hist) == 0 {
+			continue
+		}
+		lo, hi := hist[0].step, hist[0].step
+		for _, p := range hist {
+			stepSet[p.step] = true
+			lo, hi = min(lo, p.step), max(hi, p.step)
+		}
+		minMax[lo], minMax[hi] = true, true
+	}
+	all := make([]int64, 0, len(stepSet))
+	for st := range stepSet {
+		all = append(all, st)
+	}
+	slices.Sort(all)
+	if !rangeSet {
+		startStep = 0
+		if len(all) > 0 {
+			endStep = all[len(all)-1]
+		}
+	}
+	sampled := sampleSteps(startStep, endStep, maxResults, all)
+	for st := range minMax {
+		if st >= startStep && st <= endStep {
+			sampled[st] = true
+		}
+	}
+	var resp struct {
+		Metrics []wMetric `json:"metrics,omitempty"`
+	}
+	for i, rn := range runs {
+		hist := slices.Clone(rn.history[key])
+		sort.SliceStable(hist, func(a, b int) bool {
+			if hist[a].step != hist[b].step {
+				return hist[a].step < hist[b].step
+			}
+			return hist[a].timestamp < hist[b].timestamp
+		})
+		n := 0
+		for _, p := range hist {
+			if !sampled[p.step] || n >= maxResultsGetHistory {
+				continue
+			}
+			n++
+			resp.Metrics = append(resp.Metrics, wMetric{Key: p.key, Value: jfloat(p.value), Timestamp: p.timestamp, Step: p.step, RunID: runIDs[i]})
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// maxResultsGetHistory bounds the points per run in a bulk-interval answer
+// (MAX_RESULTS_GET_METRIC_HISTORY).
+const maxResultsGetHistory = 25000
+
+// sampleSteps is handlers.py _get_sampled_steps_from_steps: at most
+// maxResults steps of all (sorted) within [start, end], evenly spaced.
+func sampleSteps(start, end int64, maxResults int, all []int64) map[int64]bool {
+	lo := sort.Search(len(all), func(i int) bool { return all[i] >= start })
+	hi := sort.Search(len(all), func(i int) bool { return all[i] > end })
+	in := all[lo:hi]
+	out := make(map[int64]bool, min(len(in), maxResults))
+	if len(in) <= maxResults {
+		for _, st := range in {
+			out[st] = true
+		}
+		return out
+	}
+	interval := float64(len(in)) / float64(maxResults)
+	for i := 0; i < maxResults; i++ {
+		out[in[int(float64(i)*interval)]] = true
+	}
+	return out
+}
