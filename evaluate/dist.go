@@ -1,0 +1,556 @@
+package evaluate
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// pairwiseSum returns the sum of n terms, produced in index order by term,
+// in the order numpy's pairwise summation (np.sum on a contiguous float64
+// array) adds them, so sums match numpy to the last bit or close to it.
+func pairwiseSum(n int, term func() float64) float64 {
+	if n < 8 {
+		res := 0.0
+		for i := 0; i < n; i++ {
+			res += term()
+		}
+		return res
+	}
+	if n <= 128 {
+		var r [8]float64
+		for j := range r {
+			r[j] = term()
+		}
+		i := 8
+		for ; i < n-(n%8); i += 8 {
+			for j := range r {
+				r[j] += term()
+			}
+		}
+		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			res += term()
+		}
+		return res
+	}
+	n2 := n / 2
+	n2 -= n2 % 8
+	left := pairwiseSum(n2, term)
+	return left + pairwiseSum(n-n2, term)
+}
+
+// npSum is np.sum(x) for a float64 slice.
+func npSum(x []float64) float64 {
+	i := 0
+	return pairwiseSum(len(x), func() float64 { v := x[i]; i++; return v })
+}
+
+// npStd is np.std(x) (ddof=0) as numpy computes it.
+func npStd(x []float64) float64 {
+	n := float64(len(x))
+	mean := npSum(x) / n
+	i := 0
+	ss := pairwiseSum(len(x), func() float64 { d := x[i] - mean; i++; return d * d })
+	return math.Sqrt(ss / n)
+}
+
+// Wasserstein returns the first Wasserstein (earth mover's) distance
+// between the empirical distributions of u and v, with optional weights
+// (nil means equal weights), as scipy.stats.wasserstein_distance:
+// Σ |U(z_i) − V(z_i)|·(z_{i+1} − z_i) over the pooled sorted values z, with
+// U and V the (weighted) ECDFs. Weights must be non-negative and finite,
+// have the length of their sample and a positive sum; otherwise it returns
+// an error wrapping [ErrInvalidDriftOption]. An empty sample gives
+// [ErrEmptySample], NaN gives [ErrNonFinite]; ±Inf values give +Inf or NaN,
+// as in SciPy. The inputs are not modified. It is safe for concurrent use.
+func Wasserstein(u, v, uWeights, vWeights []float64) (float64, error) {
+	uc, vc, err := cdfDistanceInputs("wasserstein", u, v, uWeights, vWeights)
+	if err != nil {
+		return math.NaN(), err
+	}
+	return cdfDistance(1, uc, vc), nil
+}
+
+// EnergyDistance returns the energy distance between the empirical
+// distributions of u and v, with optional weights, as
+// scipy.stats.energy_distance: √2·sqrt(Σ (U−V)²·Δz). Errors and input
+// handling are those of [Wasserstein].
+func EnergyDistance(u, v, uWeights, vWeights []float64) (float64, error) {
+	uc, vc, err := cdfDistanceInputs("energy distance", u, v, uWeights, vWeights)
+	if err != nil {
+		return math.NaN(), err
+	}
+	return math.Sqrt2 * cdfDistance(2, uc, vc), nil
+}
+
+// weightedSorted is a sorted sample with the cumulative sums of its weights
+// in sorted order (cum[0] = 0, cum[i] = weight of the first i values); cum
+// is nil for equal weights.
+type weightedSorted struct {
+	x   []float64
+	cum []float64
+}
+
+func (w weightedSorted) cdfAt(count int) float64 {
+	if w.cum == nil {
+		return float64(count) / float64(len(w.x))
+	}
+	return w.cum[count] / w.cum[len(w.cum)-1]
+}
+
+func cdfDistanceInputs(name string, u, v, uw, vw []float64) (weightedSorted, weightedSorted, error) {
+	a, err := newWeightedSorted(name, u, uw)
+	if err != nil {
+		return weightedSorted{}, weightedSorted{}, err
+	}
+	b, err := newWeightedSorted(name, v, vw)
+	if err != nil {
+		return weightedSorted{}, weightedSorted{}, err
+	}
+	return a, b, nil
+}
+
+func newWeightedSorted(name string, x, w []float64) (weightedSorted, error) {
+	if len(x) == 0 {
+		return weightedSorted{}, fmt.Errorf("evaluate: %s: %w", name, ErrEmptySample)
+	}
+	if slices.ContainsFunc(x, math.IsNaN) {
+		return weightedSorted{}, fmt.Errorf("evaluate: %s: %w", name, ErrNonFinite)
+	}
+	if w == nil {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return weightedSorted{x: s}, nil
+	}
+	if len(w) != len(x) {
+		return weightedSorted{}, fmt.Errorf("evaluate: %s: %d weights for %d values: %w", name, len(w), len(x), ErrInvalidDriftOption)
+	}
+	total := 0.0
+	for _, wi := range w {
+		if !(wi >= 0) || math.IsInf(wi, 0) {
+			return weightedSorted{}, fmt.Errorf("evaluate: %s: weight %v: %w", name, wi, ErrInvalidDriftOption)
+		}
+		total += wi
+	}
+	if !(total > 0) || math.IsInf(total, 0) {
+		return weightedSorted{}, fmt.Errorf("evaluate: %s: weights sum to %v: %w", name, total, ErrInvalidDriftOption)
+	}
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(x[a], x[b]) })
+	s := make([]float64, len(x))
+	cum := make([]float64, len(x)+1)
+	for i, j := range idx {
+		s[i] = x[j]
+		cum[i+1] = cum[i] + w[j]
+	}
+	return weightedSorted{x: s, cum: cum}, nil
+}
+
+// cdfDistance is SciPy's _cdf_distance for p = 1 (returns the sum) and
+// p = 2 (returns its square root) on sorted samples.
+func cdfDistance(p int, u, v weightedSorted) float64 {
+	nAll := len(u.x) + len(v.x)
+	var pu, pv, cu, cv int // merge cursors and "count <= value" cursors
+	next := func() float64 {
+		if pv == len(v.x) || (pu < len(u.x) && u.x[pu] <= v.x[pv]) {
+			pu++
+			return u.x[pu-1]
+		}
+		pv++
+		return v.x[pv-1]
+	}
+	cur := next()
+	s := pairwiseSum(nAll-1, func() float64 {
+		for cu < len(u.x) && u.x[cu] <= cur {
+			cu++
+		}
+		for cv < len(v.x) && v.x[cv] <= cur {
+			cv++
+		}
+		nxt := next()
+		delta := nxt - cur
+		cur = nxt
+		d := u.cdfAt(cu) - v.cdfAt(cv)
+		if p == 1 {
+			return math.Abs(d) * delta
+		}
+		return d * d * delta
+	})
+	if p == 1 {
+		return s
+	}
+	return math.Pow(s, 0.5)
+}
+
+// relEntr is scipy.special.rel_entr.
+func relEntr(x, y float64) float64 {
+	switch {
+	case math.IsNaN(x) || math.IsNaN(y):
+		return math.NaN()
+	case x > 0 && y > 0:
+		return x * math.Log(x/y)
+	case x == 0 && y >= 0:
+		return 0
+	default:
+		return math.Inf(1)
+	}
+}
+
+func checkDistribution(name string, p, q []float64) error {
+	if len(p) == 0 || len(q) == 0 {
+		return fmt.Errorf("evaluate: %s: %w", name, ErrEmptySample)
+	}
+	if len(p) != len(q) {
+		return fmt.Errorf("evaluate: %s: lengths %d and %d differ: %w", name, len(p), len(q), ErrInvalidDriftOption)
+	}
+	for _, s := range [][]float64{p, q} {
+		for _, x := range s {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("evaluate: %s: %w", name, ErrNonFinite)
+			}
+			if x < 0 {
+				return fmt.Errorf("evaluate: %s: negative probability %v: %w", name, x, ErrInvalidDriftOption)
+			}
+		}
+	}
+	return nil
+}
+
+func checkBase(name string, base float64) error {
+	if !(base > 0) || base == 1 || math.IsInf(base, 0) {
+		return fmt.Errorf("evaluate: %s: log base %v: %w", name, base, ErrInvalidDriftOption)
+	}
+	return nil
+}
+
+func normalized(p []float64) []float64 {
+	s := npSum(p)
+	out := make([]float64, len(p))
+	for i, x := range p {
+		out[i] = x / s
+	}
+	return out
+}
+
+// JensenShannon returns the Jensen-Shannon distance (the square root of
+// the divergence) between the discrete distributions p and q, as
+// scipy.spatial.distance.jensenshannon(p, q, base): p and q are normalised
+// to sum to 1 and zeros need no smoothing. base is the logarithm base; pass
+// math.E for the natural logarithm (maximum sqrt(ln 2)) or 2 (maximum 1).
+// It returns an error for empty, mismatched, negative or non-finite input
+// or an invalid base. A vector summing to 0 gives NaN, as in SciPy. The
+// inputs are not modified.
+func JensenShannon(p, q []float64, base float64) (float64, error) {
+	if err := checkDistribution("jensen-shannon", p, q); err != nil {
+		return math.NaN(), err
+	}
+	if err := checkBase("jensen-shannon", base); err != nil {
+		return math.NaN(), err
+	}
+	return jensenShannon(p, q, base), nil
+}
+
+func jensenShannon(p, q []float64, base float64) float64 {
+	pn, qn := normalized(p), normalized(q)
+	m := make([]float64, len(pn))
+	for i := range m {
+		m[i] = (pn[i] + qn[i]) / 2
+	}
+	i := 0
+	left := pairwiseSum(len(pn), func() float64 { r := relEntr(pn[i], m[i]); i++; return r })
+	i = 0
+	right := pairwiseSum(len(qn), func() float64 { r := relEntr(qn[i], m[i]); i++; return r })
+	js := left + right
+	if base != math.E {
+		js /= math.Log(base)
+	}
+	return math.Sqrt(js / 2)
+}
+
+// KLDivergence returns the Kullback-Leibler divergence KL(p‖q) =
+// Σ p_i log(p_i/q_i) after normalising p and q to sum to 1, as
+// scipy.stats.entropy(p, q, base). It is +Inf when some q_i = 0 < p_i.
+// Errors and input handling are those of [JensenShannon].
+func KLDivergence(p, q []float64, base float64) (float64, error) {
+	if err := checkDistribution("kl divergence", p, q); err != nil {
+		return math.NaN(), err
+	}
+	if err := checkBase("kl divergence", base); err != nil {
+		return math.NaN(), err
+	}
+	return klDivergence(p, q, base), nil
+}
+
+func klDivergence(p, q []float64, base float64) float64 {
+	pn, qn := normalized(p), normalized(q)
+	i := 0
+	s := pairwiseSum(len(pn), func() float64 { r := relEntr(pn[i], qn[i]); i++; return r })
+	if base != math.E {
+		s /= math.Log(base)
+	}
+	return s
+}
+
+// PSI returns the population stability index Σ (r_i − c_i)·ln(r_i/c_i) of
+// the reference proportions r and the current proportions c, as given: no
+// normalisation and no zero fill (see [FillZeros]). A bin that is zero on
+// exactly one side makes it +Inf; a bin zero on both sides gives NaN.
+// Errors and input handling are those of [JensenShannon].
+func PSI(ref, cur []float64) (float64, error) {
+	if err := checkDistribution("psi", ref, cur); err != nil {
+		return math.NaN(), err
+	}
+	return psi(ref, cur), nil
+}
+
+func psi(r, c []float64) float64 {
+	i := 0
+	return pairwiseSum(len(r), func() float64 {
+		v := (r[i] - c[i]) * math.Log(r[i]/c[i])
+		i++
+		return v
+	})
+}
+
+// FillZeros returns a copy of the proportions p with every zero replaced
+// as Evidently does before PSI and KL: by min_nonzero/1e6 when the smallest
+// non-zero proportion is at most 1e-4, otherwise by 1e-4. The result is not
+// renormalised. A vector with no non-zero entry is returned unchanged. p is
+// not modified.
+func FillZeros(p []float64) []float64 {
+	out := slices.Clone(p)
+	minNZ := math.Inf(1)
+	for _, x := range p {
+		if x != 0 && x < minNZ {
+			minNZ = x
+		}
+	}
+	if math.IsInf(minNZ, 1) {
+		return out
+	}
+	fill := 0.0001
+	if minNZ <= 0.0001 {
+		fill = minNZ / 1e6
+	}
+	for i, x := range out {
+		if x == 0 {
+			out[i] = fill
+		}
+	}
+	return out
+}
+
+// ChiSquareResult is the outcome of a chi-square goodness-of-fit test.
+type ChiSquareResult struct {
+	// Statistic is X² = Σ (O−E)²/E; +Inf when some E is 0 and its O is not.
+	Statistic float64 `json:"statistic"`
+	// PValue is the upper tail of the chi-square distribution with DOF
+	// degrees of freedom at Statistic (0 when Statistic is +Inf).
+	PValue float64 `json:"p_value"`
+	// DOF is the number of categories minus one.
+	DOF int `json:"dof"`
+}
+
+// ChiSquare runs Pearson's chi-square goodness-of-fit test of the observed
+// counts against the expected counts, as scipy.stats.chisquare(observed,
+// expected): dof = k−1, p = Q(dof/2, X²/2) with Q the regularized upper
+// incomplete gamma function. A nil expected means equal expected counts
+// (the mean of observed). Unlike SciPy it does not reject expected counts
+// whose total differs from the observed total; an expected count of 0 with
+// a positive observed count gives X² = +Inf and p = 0, and a category with
+// both zero contributes 0 (SciPy gives NaN). With a single category it
+// returns X² = 0 and p = 1 (SciPy gives NaN). It returns an error for empty,
+// mismatched, negative or non-finite input. The inputs are not modified.
+func ChiSquare(observed, expected []float64) (ChiSquareResult, error) {
+	if expected == nil {
+		if len(observed) == 0 {
+			return ChiSquareResult{}, fmt.Errorf("evaluate: chi-square: %w", ErrEmptySample)
+		}
+		mean := npSum(observed) / float64(len(observed))
+		expected = make([]float64, len(observed))
+		for i := range expected {
+			expected[i] = mean
+		}
+	}
+	if err := checkDistribution("chi-square", observed, expected); err != nil {
+		return ChiSquareResult{}, err
+	}
+	return chiSquare(observed, expected), nil
+}
+
+func chiSquare(obs, exp []float64) ChiSquareResult {
+	k := len(obs)
+	if k <= 1 {
+		return ChiSquareResult{Statistic: 0, PValue: 1, DOF: 0}
+	}
+	i := 0
+	stat := pairwiseSum(k, func() float64 {
+		o, e := obs[i], exp[i]
+		i++
+		if e == 0 {
+			if o == 0 {
+				return 0
+			}
+			return math.Inf(1)
+		}
+		d := o - e
+		return d * d / e
+	})
+	return ChiSquareResult{Statistic: stat, PValue: chi2SF(stat, float64(k-1)), DOF: k - 1}
+}
+
+// chi2SF is the chi-square survival function with dof degrees of freedom.
+func chi2SF(x, dof float64) float64 {
+	if math.IsNaN(x) || !(dof > 0) {
+		return math.NaN()
+	}
+	if x <= 0 {
+		return 1
+	}
+	if math.IsInf(x, 1) {
+		return 0
+	}
+	return gammaQ(dof/2, x/2)
+}
+
+// gammaQ is the regularized upper incomplete gamma function Q(a, x) =
+// Γ(a, x)/Γ(a) for a > 0, x >= 0: the series for P when x < a+1 (then
+// Q = 1−P), else the continued fraction by the modified Lentz method
+// (Numerical Recipes §6.2), both to full double precision.
+func gammaQ(a, x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	lga, _ := math.Lgamma(a)
+	logPre := -x + a*math.Log(x) - lga
+	if x < a+1 {
+		ap := a
+		del := 1 / a
+		sum := del
+		for i := 0; i < 100000; i++ {
+			ap++
+			del *= x / ap
+			sum += del
+			if math.Abs(del) < math.Abs(sum)*dblEpsilon {
+				break
+			}
+		}
+		return clip01(1 - sum*math.Exp(logPre))
+	}
+	const fpmin = 1e-300
+	b := x + 1 - a
+	c := 1 / fpmin
+	d := 1 / b
+	h := d
+	for i := 1; i < 100000; i++ {
+		fi := float64(i)
+		an := -fi * (fi - a)
+		b += 2
+		d = an*d + b
+		if math.Abs(d) < fpmin {
+			d = fpmin
+		}
+		c = b + an/c
+		if math.Abs(c) < fpmin {
+			c = fpmin
+		}
+		d = 1 / d
+		del := d * c
+		h *= del
+		if math.Abs(del-1) < dblEpsilon {
+			break
+		}
+	}
+	return clip01(math.Exp(logPre) * h)
+}
+
+// twoProportionZ is Evidently's z-test: the pooled two-proportion z-test,
+// two-sided, of the share of the first category (k1 of n1 in the reference,
+// k2 of n2 in the current sample). It returns the z statistic and
+// p = erfc(|z|/√2), which equals Evidently's 2·(1−Φ(|z|)) without its loss of
+// precision in the far tail.
+func twoProportionZ(k1, n1, k2, n2 int) (z, p float64) {
+	p1 := float64(k1) / float64(n1)
+	p2 := float64(k2) / float64(n2)
+	P := (p1*float64(n1) + p2*float64(n2)) / float64(n1+n2)
+	z = (p1 - p2) / math.Sqrt(P*(1-P)*(1/float64(n1)+1/float64(n2)))
+	return z, math.Erfc(math.Abs(z) / math.Sqrt2)
+}
+
+// sturgesEdges returns numpy.histogram_bin_edges(x, bins="sturges") for a
+// sample of n values with minimum lo and maximum hi: equal-width bins over
+// [lo, hi], ⌈ptp/(ptp/(log2 n + 1))⌉ of them, edges by numpy.linspace. It
+// returns nil when hi−lo overflows float64.
+func sturgesEdges(lo, hi float64, n int) []float64 {
+	first, last := lo, hi
+	if first == last {
+		first -= 0.5
+		last += 0.5
+	}
+	ptp := hi - lo
+	if math.IsInf(ptp, 0) || math.IsInf(last-first, 0) {
+		return nil
+	}
+	width := ptp / (math.Log2(float64(n)) + 1)
+	nbins := 1
+	if width != 0 {
+		nbins = int(math.Ceil((last - first) / width))
+	}
+	num := nbins + 1
+	div := float64(num - 1)
+	delta := last - first
+	step := delta / div
+	edges := make([]float64, num)
+	for i := range edges {
+		if step == 0 {
+			edges[i] = float64(i)/div*delta + first
+		} else {
+			edges[i] = float64(i)*step + first
+		}
+	}
+	edges[num-1] = last
+	return edges
+}
+
+// histogramSorted counts a sorted sample into bins as numpy.histogram with
+// explicit edges: [e_i, e_{i+1}) and a closed last bin; values outside the
+// edges are not counted.
+func histogramSorted(s, edges []float64) []int {
+	k := len(edges) - 1
+	counts := make([]int, k)
+	searchLeft := func(v float64) int {
+		i, _ := slices.BinarySearch(s, v)
+		return i
+	}
+	prev := searchLeft(edges[0])
+	for i := 1; i <= k; i++ {
+		var c int
+		if i == k {
+			c = upperBound(s, edges[k])
+		} else {
+			c = searchLeft(edges[i])
+		}
+		counts[i-1] = c - prev
+		prev = c
+	}
+	return counts
+}
+
+// upperBound is searchsorted(s, v, side="right").
+func upperBound(s []float64, v float64) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] <= v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}

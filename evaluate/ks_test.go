@@ -1,0 +1,148 @@
+package evaluate
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+// relClose reports whether got is within rel relative error of want
+// (exact match for 0, ±Inf and NaN).
+func relClose(got, want, rel float64) bool {
+	if math.IsNaN(want) {
+		return math.IsNaN(got)
+	}
+	if math.IsInf(want, 0) || want == 0 {
+		return got == want
+	}
+	return math.Abs(got-want) <= rel*math.Abs(want)
+}
+
+func linspace(a, b float64, n int) []float64 {
+	out := make([]float64, n)
+	step := (b - a) / float64(n-1)
+	for i := range out {
+		out[i] = float64(i)*step + a
+	}
+	out[n-1] = b
+	return out
+}
+
+func repeat(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func concat(xs ...[]float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		out = append(out, x...)
+	}
+	return out
+}
+
+func addConst(x []float64, c float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = v + c
+	}
+	return out
+}
+
+// TestKolmogorovSmirnovGolden reproduces the two-sample vectors of
+// evaluate.md §6.5 (SciPy's TestKSTwoSamples and computed values).
+func TestKolmogorovSmirnovGolden(t *testing.T) {
+	t.Parallel()
+	arange2000 := make([]float64, 2000)
+	for i := range arange2000 {
+		arange2000[i] = float64(i) / 2000
+	}
+	big := linspace(1, 200, 10000)
+	for i := range big {
+		big[i] -= 1.0 / (10000 * 110 * 4)
+	}
+	tests := []struct {
+		name   string
+		a, b   []float64
+		alt    Alternative
+		method KSMethod
+		d, p   float64
+		used   KSMethod
+	}{
+		{"single", []float64{0}, []float64{1}, TwoSided, KSAuto, 1, 1, KSExact},
+		{"2v3 small d", []float64{1.01, 2.01}, []float64{1, 2, 3}, TwoSided, KSAuto, 1.0 / 3, 1, KSExact},
+		{"2v3 large d", []float64{0.99, 1.99}, []float64{1, 2, 3}, TwoSided, KSAuto, 2.0 / 3, 0.6, KSExact},
+		{"2v4 small d", []float64{1.01, 2.01}, []float64{1, 2, 3, 4}, TwoSided, KSAuto, 0.5, 14.0 / 15, KSExact},
+		{"2v4 large d", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, TwoSided, KSAuto, 0.75, 6.0 / 15, KSExact},
+		{"3v3 shift", []float64{1, 2, 3}, []float64{2, 3, 4}, TwoSided, KSAuto, 1.0 / 3, 1, KSExact},
+		{"5v5 disjoint", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, TwoSided, KSAuto, 1, 0.007936507936507936, KSExact},
+		{"100v110", linspace(1, 100, 100), addConst(linspace(1, 100, 110), 20.1), TwoSided, KSAuto, 232.0 / 1100, 0.015739183865607353, KSExact},
+		{"ties 16v16",
+			concat(repeat(2, 3), repeat(3, 4), repeat(5, 5), repeat(6, 4)),
+			addConst(concat(repeat(2, 3), repeat(3, 4), repeat(5, 5), repeat(6, 4)), 1),
+			TwoSided, KSAuto, 5.0 / 16, 0.4262934613454952, KSExact},
+		{"ties 21v26",
+			concat(repeat(2, 3), repeat(3, 4), repeat(5, 10), repeat(6, 4)),
+			concat(repeat(3, 10), repeat(4, 2), repeat(6, 10), repeat(7, 4)),
+			TwoSided, KSAuto, 190.0 / 546, 0.0919245790168125, KSExact},
+		// evaluate.md lists p = 4.2188474935755949e-15, the value of SciPy's
+		// old "1 − complement" code; SciPy 1.10.1 (Viehmann's recursion, as
+		// here) returns 6.263465662260858e-26, checked with Debian's
+		// python3-scipy.
+		{"10000v110 tiny p", big, linspace(2, 100, 110), TwoSided, KSAuto, 55275.0 / 110000, 6.263465662260858e-26, KSExact},
+		{"greater 2v3", []float64{1.01, 2.01}, []float64{1, 2, 3}, Greater, KSAuto, 1.0 / 3, 0.7, KSExact},
+		{"greater 2v4", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, Greater, KSAuto, 0.75, 3.0 / 15, KSExact},
+		{"greater 3v3", []float64{1, 2, 3}, []float64{2, 3, 4}, Greater, KSAuto, 1.0 / 3, 0.75, KSExact},
+		{"asymp en=1000 exact", arange2000, addConst(arange2000, 0.05), TwoSided, KSExact, 0.0505, 0.01217650945050772, KSExact},
+		{"asymp en=1000 kstwo", arange2000, addConst(arange2000, 0.05), TwoSided, KSAsymp, 0.0505, 0.011762929678959175, KSAsymp},
+		{"auto asymp 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), TwoSided, KSAuto, math.NaN(), 0.009188981052455657, KSAsymp},
+		{"forced exact 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), TwoSided, KSExact, math.NaN(), 0.009195438024481665, KSExact},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := KolmogorovSmirnov(tt.a, tt.b, tt.alt, tt.method)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !math.IsNaN(tt.d) && !relClose(got.Statistic, tt.d, 1e-12) {
+				t.Errorf("D = %.17g, want %.17g", got.Statistic, tt.d)
+			}
+			if !relClose(got.PValue, tt.p, 1e-9) {
+				t.Errorf("p = %.17g, want %.17g (rel err %.3g)", got.PValue, tt.p, math.Abs(got.PValue-tt.p)/tt.p)
+			}
+			if got.Method != tt.used {
+				t.Errorf("method = %s, want %s", got.Method, tt.used)
+			}
+		})
+	}
+}
+
+func TestKolmogorovSmirnovErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		a, b   []float64
+		alt    Alternative
+		method KSMethod
+		want   error
+	}{
+		{"empty a", nil, []float64{1}, TwoSided, KSAuto, ErrEmptySample},
+		{"empty b", []float64{1}, []float64{}, TwoSided, KSAuto, ErrEmptySample},
+		{"nan", []float64{math.NaN()}, []float64{1}, TwoSided, KSAuto, ErrNonFinite},
+		{"bad alternative", []float64{1}, []float64{1}, "both", KSAuto, ErrInvalidDriftOption},
+		{"bad method", []float64{1}, []float64{1}, TwoSided, "fast", ErrInvalidDriftOption},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := KolmogorovSmirnov(tt.a, tt.b, tt.alt, tt.method)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
