@@ -1,0 +1,504 @@
+package alerting
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// Version is the mlwatch version sent in User-Agent headers.
+const Version = "0.1.0"
+
+// UserAgent is the User-Agent of every remote-write and webhook request.
+const UserAgent = "mlwatch-go/" + Version
+
+// Breach series metric names.
+const (
+	// MetricBreach is 1 while a check is breached, 0 once cleared.
+	MetricBreach = "mlwatch_eval_breach"
+	// MetricObserved is the value the check observed.
+	MetricObserved = "mlwatch_eval_observed"
+	// MetricThreshold is the threshold the check compared against.
+	MetricThreshold = "mlwatch_eval_threshold"
+)
+
+// reservedHeaders may not be set through WithHeader (remote-write spec).
+var reservedHeaders = map[string]bool{
+	"Content-Encoding":                  true,
+	"Content-Type":                      true,
+	"User-Agent":                        true,
+	"X-Prometheus-Remote-Write-Version": true,
+	"Content-Length":                    true,
+	"Authorization":                     true,
+	"X-Amz-Date":                        true,
+	"X-Amz-Security-Token":              true,
+	"Host":                              true,
+}
+
+// RetryPolicy bounds the retries of remote-write requests (5xx, network
+// errors, 429) and webhook posts. Backoff grows exponentially from
+// MinBackoff to MaxBackoff with jitter (each wait is uniformly drawn from
+// [d/2, d]). A Retry-After on a 429/503 answer is honoured when it is at most
+// MaxRetryAfter; a longer one ends the retries at once and the error is
+// returned (no retry storms, no blocking for minutes). Waits never outlast
+// the context.
+type RetryPolicy struct {
+	MaxRetries    int
+	MinBackoff    time.Duration
+	MaxBackoff    time.Duration
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryPolicy returns 5 retries, backoff 250ms to 10s, Retry-After
+// honoured up to 1 minute.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 5, MinBackoff: 250 * time.Millisecond, MaxBackoff: 10 * time.Second, MaxRetryAfter: time.Minute}
+}
+
+func (p RetryPolicy) validate() error {
+	if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < p.MinBackoff || p.MaxRetryAfter < 0 {
+		return &ConfigError{Option: "retry", Reason: "need MaxRetries >= 0 and 0 <= MinBackoff <= MaxBackoff, MaxRetryAfter >= 0"}
+	}
+	return nil
+}
+
+// backoff returns the jittered wait before retry number attempt (0-based).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.MinBackoff
+	for i := 0; i < attempt && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// parseRetryAfter reads a Retry-After header (seconds or HTTP date).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+type writerSettings struct {
+	hc      *http.Client
+	logger  *slog.Logger
+	headers http.Header
+	retry   RetryPolicy
+	now     func() time.Time
+	sigv4   *sigv4Settings
+}
+
+type sigv4Settings struct {
+	region string
+	creds  aws.CredentialsProvider
+}
+
+// WriterOption configures a Writer. Options validate their argument and
+// return a *ConfigError when it is unusable.
+type WriterOption func(*writerSettings) error
+
+// WithWriterHTTPClient sends requests through a copy of hc (hc itself is
+// never modified). Without it a client with a 30 s timeout is used.
+func WithWriterHTTPClient(hc *http.Client) WriterOption {
+	return func(s *writerSettings) error {
+		if hc == nil {
+			return &ConfigError{Option: "http_client", Reason: "nil *http.Client"}
+		}
+		c := *hc
+		s.hc = &c
+		return nil
+	}
+}
+
+// WithWriterLogger logs retries and failures to l (silent by default).
+func WithWriterLogger(l *slog.Logger) WriterOption {
+	return func(s *writerSettings) error {
+		if l == nil {
+			return &ConfigError{Option: "logger", Reason: "nil *slog.Logger"}
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// WithHeader adds a custom header to every request. The remote-write
+// reserved headers (Content-Encoding, Content-Type, User-Agent,
+// X-Prometheus-Remote-Write-Version) and the signing headers cannot be set
+// and give a *ConfigError.
+func WithHeader(key, value string) WriterOption {
+	return func(s *writerSettings) error {
+		k := http.CanonicalHeaderKey(key)
+		if k == "" || reservedHeaders[k] {
+			return &ConfigError{Option: "header", Reason: fmt.Sprintf("header %q is reserved or empty", key)}
+		}
+		s.headers.Add(k, value)
+		return nil
+	}
+}
+
+// WithRetry replaces DefaultRetryPolicy.
+func WithRetry(p RetryPolicy) WriterOption {
+	return func(s *writerSettings) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		s.retry = p
+		return nil
+	}
+}
+
+// WithSigV4 signs every request with SigV4 for service "aps" in region,
+// with credentials from creds (cached).
+func WithSigV4(region string, creds aws.CredentialsProvider) WriterOption {
+	return func(s *writerSettings) error {
+		if region == "" {
+			return &ConfigError{Option: "region", Reason: "SigV4 needs a region"}
+		}
+		if creds == nil {
+			return &ConfigError{Option: "credentials", Reason: "SigV4 needs a credentials provider"}
+		}
+		s.sigv4 = &sigv4Settings{region: region, creds: creds}
+		return nil
+	}
+}
+
+// WithWriterClock sets the clock used for sample timestamps (time.Now by
+// default); for tests.
+func WithWriterClock(now func() time.Time) WriterOption {
+	return func(s *writerSettings) error {
+		if now == nil {
+			return &ConfigError{Option: "clock", Reason: "nil clock"}
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// Writer pushes series to a Prometheus remote-write 1.0 endpoint (AMP or a
+// Prometheus with --web.enable-remote-write-receiver). It is safe for
+// concurrent use, except that pushes of the same alert must not race each
+// other (samples of one series must arrive in timestamp order).
+type Writer struct {
+	url     string
+	hc      *http.Client
+	logger  *slog.Logger
+	headers http.Header
+	retry   RetryPolicy
+	now     func() time.Time
+	pool    sync.Pool // *Encoder
+
+	mu   sync.Mutex
+	last map[string]int64 // series key -> last pushed timestamp (ms)
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+var workspaceRE = regexp.MustCompile(`^ws-[0-9a-zA-Z-]{1,64}$`)
+
+// AMPRemoteWriteURL returns the remote-write URL of an AMP workspace:
+// https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write.
+// It returns a *ConfigError when region or workspaceID is malformed.
+func AMPRemoteWriteURL(region, workspaceID string) (string, error) {
+	if !regionRE.MatchString(region) {
+		return "", &ConfigError{Option: "region", Reason: fmt.Sprintf("%q is not an AWS region", truncate(region, 32))}
+	}
+	if !workspaceRE.MatchString(workspaceID) {
+		return "", &ConfigError{Option: "workspace_id", Reason: fmt.Sprintf("%q is not an AMP workspace ID (ws-...)", truncate(workspaceID, 80))}
+	}
+	return "https://aps-workspaces." + region + ".amazonaws.com/workspaces/" + workspaceID + "/api/v1/remote_write", nil
+}
+
+// NewWriter returns a Writer posting to writeURL (http or https, the whole
+// remote-write URL, e.g. "http://127.0.0.1:9090/api/v1/write" or an AMP URL
+// from AMPRemoteWriteURL). It returns a *ConfigError for a bad URL or option.
+func NewWriter(writeURL string, opts ...WriterOption) (*Writer, error) {
+	u, err := url.Parse(writeURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &ConfigError{Option: "url", Reason: "need an absolute http(s) remote-write URL"}
+	}
+	s := writerSettings{
+		logger:  slog.New(slog.DiscardHandler),
+		headers: http.Header{},
+		retry:   DefaultRetryPolicy(),
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		if err := o(&s); err != nil {
+			return nil, err
+		}
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if s.sigv4 != nil {
+		rt, err := NewSigV4Transport(s.hc.Transport, s.sigv4.region, ServiceAPS, s.sigv4.creds)
+		if err != nil {
+			return nil, err
+		}
+		rt.now = s.now
+		s.hc.Transport = rt
+	}
+	return &Writer{
+		url:     u.String(),
+		hc:      s.hc,
+		logger:  s.logger,
+		headers: s.headers,
+		retry:   s.retry,
+		now:     s.now,
+		last:    map[string]int64{},
+	}, nil
+}
+
+// NewAMPWriter returns a Writer for an AMP workspace, signing with SigV4
+// and credentials from the default AWS chain (environment, shared config,
+// web identity, container or instance role: in a SageMaker job its
+// execution role). Options given after the defaults win, so
+// WithSigV4(region, creds) injects other credentials. ctx bounds loading
+// the AWS configuration only.
+func NewAMPWriter(ctx context.Context, region, workspaceID string, opts ...WriterOption) (*Writer, error) {
+	u, err := AMPRemoteWriteURL(region, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("alerting: load aws config: %w", err)
+	}
+	return NewWriter(u, append([]WriterOption{WithSigV4(region, cfg.Credentials)}, opts...)...)
+}
+
+// URL returns the remote-write URL.
+func (w *Writer) URL() string { return w.url }
+
+// Write validates series (see Encoder.Encode), rejects samples stamped in
+// the future (later than the Writer's clock), and sends them in one request.
+// It retries 5xx answers, network errors and 429 (honouring Retry-After)
+// per the RetryPolicy; any other non-2xx answer is returned at once as a
+// *WriteError. series is not modified.
+func (w *Writer) Write(ctx context.Context, series []Series) error {
+	now := w.now().UnixMilli()
+	for i := range series {
+		for _, s := range series[i].Samples {
+			if s.Timestamp > now {
+				return &ValidationError{Field: "timestamp", Rule: "in the future", Value: strconv.FormatInt(s.Timestamp, 10)}
+			}
+		}
+	}
+	return w.write(ctx, series)
+}
+
+// write encodes and sends series without the future check.
+func (w *Writer) write(ctx context.Context, series []Series) error {
+	enc, _ := w.pool.Get().(*Encoder)
+	if enc == nil {
+		enc = new(Encoder)
+	}
+	defer w.pool.Put(enc)
+	body, err := enc.Encode(series)
+	if err != nil {
+		return err
+	}
+	return w.send(ctx, body)
+}
+
+// send posts body with retries.
+func (w *Writer) send(ctx context.Context, body []byte) error {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		wait, err := w.attempt(ctx, body)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		var we *WriteError
+		retryable := ctx.Err() == nil && (!errors.As(err, &we) || we.Temporary())
+		if !retryable || attempt >= w.retry.MaxRetries {
+			return lastErr
+		}
+		d := w.retry.backoff(attempt)
+		if wait > 0 {
+			if wait > w.retry.MaxRetryAfter {
+				w.logger.WarnContext(ctx, "alerting: remote write: Retry-After too long, giving up", "retry_after", wait.String(), "attempt", attempt)
+				return lastErr
+			}
+			d = max(d, wait)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return lastErr
+		}
+		w.logger.InfoContext(ctx, "alerting: remote write retry", "attempt", attempt+1, "wait", d.String(), "error", err.Error())
+		if err := sleep(ctx, d); err != nil {
+			return lastErr
+		}
+	}
+}
+
+// attempt sends body once; it returns a Retry-After wait when the receiver
+// gave one.
+func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("alerting: remote write: %w", err)
+	}
+	for k, v := range w.headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := w.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("alerting: remote write: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return 0, nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 513))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	we := &WriteError{StatusCode: resp.StatusCode, Message: truncate(strings.TrimSpace(strings.ToValidUTF8(string(msg), "?")), 512)}
+	if i := strings.IndexAny(we.Message, "\r\n"); i >= 0 {
+		we.Message = we.Message[:i]
+	}
+	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), w.now())
+	w.logger.DebugContext(ctx, "alerting: remote write answer", "status", resp.StatusCode, "message", we.Message)
+	return wait, we
+}
+
+// BreachState is what a push says about an alert's check.
+type BreachState int
+
+const (
+	// Breached pushes mlwatch_eval_breach = 1.
+	Breached BreachState = iota + 1
+	// Cleared pushes mlwatch_eval_breach = 0: the alert resolves at the next
+	// rule evaluation and the series stays alive.
+	Cleared
+	// Ended pushes a staleness marker on all three series: the alert
+	// resolves and the series end (use when the model or check goes away).
+	Ended
+)
+
+// Push writes the breach, observed and threshold gauges of every alert in
+// the given state (Breached: 1, Cleared: 0, Ended: stale markers). An
+// alert's Time is its sample time: zero means now, a time in the future is
+// clamped to now, and a time not after the last one pushed for the same
+// series is moved 1 ms past it, so samples of a series always increase (a
+// burst of pushes within one millisecond can thus run a few ms ahead of the
+// clock, never more). The Writer remembers one timestamp per series pushed,
+// so its memory is bounded by the series cardinality.
+// Alerts are validated first (Alert.Validate); invalid ones are returned in
+// a *DeliveryError together with those a failed request could not deliver,
+// while the valid ones are still pushed. alerts is not modified.
+func (w *Writer) Push(ctx context.Context, state BreachState, alerts ...Alert) error {
+	if state < Breached || state > Ended {
+		return &ValidationError{Field: "state", Rule: "must be Breached, Cleared or Ended"}
+	}
+	const perRequest = 500 // alerts per request: 1,500 samples, under Prometheus' default of 2,000
+	var failed []Alert
+	var errs []error
+	valid := make([]Alert, 0, len(alerts))
+	for _, a := range alerts {
+		if err := a.Validate(); err != nil {
+			failed = append(failed, a)
+			errs = append(errs, err)
+			continue
+		}
+		valid = append(valid, a)
+	}
+	for len(valid) > 0 {
+		chunk := valid[:min(perRequest, len(valid))]
+		valid = valid[len(chunk):]
+		if err := w.write(ctx, w.breachSeries(state, chunk)); err != nil {
+			failed = append(failed, chunk...)
+			errs = append(errs, err)
+		}
+	}
+	if len(failed) > 0 {
+		return &DeliveryError{Failed: failed, Err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+// breachSeries builds the three series per alert, assigning timestamps.
+func (w *Writer) breachSeries(state BreachState, alerts []Alert) []Series {
+	now := w.now().UnixMilli()
+	out := make([]Series, 0, 3*len(alerts))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, a := range alerts {
+		ts := now
+		if !a.Time.IsZero() {
+			ts = min(a.Time.UnixMilli(), now)
+		}
+		key := a.Key()
+		if last, ok := w.last[key]; ok && ts <= last {
+			ts = last + 1
+		}
+		w.last[key] = ts
+		base := a.labels(make([]Label, 0, 7))
+		breach := 1.0
+		if state == Cleared {
+			breach = 0
+		}
+		for _, m := range [...]struct {
+			name  string
+			value float64
+		}{
+			{MetricBreach, breach},
+			{MetricObserved, a.Observed},
+			{MetricThreshold, a.Threshold},
+		} {
+			v := m.value
+			if state == Ended {
+				v = math.Float64frombits(StaleNaN)
+			}
+			labels := make([]Label, 0, len(base)+1)
+			labels = append(labels, Label{"__name__", m.name})
+			labels = append(labels, base...)
+			out = append(out, Series{Labels: labels, Samples: []Sample{{Value: v, Timestamp: ts}}})
+		}
+	}
+	return out
+}
