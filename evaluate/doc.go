@@ -1,0 +1,86 @@
+// Package evaluate decides, in process, whether a model run is healthy: it checks
+// the run's metrics against hard thresholds and against a benchmark run, compares
+// feature and prediction distributions with a reference (drift), and returns every
+// check with a severity for alerting.
+//
+// # Rules
+//
+// A MetricRule holds the checks for one metric. Direction (HigherIsBetter or
+// LowerIsBetter) is required. The limits, each optional:
+//
+//   - Threshold: candidate >= t (or <= t). Equality passes.
+//   - MinAbsoluteChange Δ > 0 and MinRelativeChange r in [0, 1]: MLflow's
+//     MetricThreshold meaning, a required improvement over the benchmark:
+//     c - b >= Δ and (c - b)/|b| >= r (signs swapped for LowerIsBetter).
+//   - MaxRegression X >= 0 and MaxRelativeRegression x >= 0: the candidate may
+//     be at most X, and at most x·|b|, worse than the benchmark. When both are
+//     set both must hold (each is its own check), so the stricter one decides.
+//
+// Severity is set per kind of check (defaults: threshold critical, min_change
+// warning, max_regression critical). A metric missing from the candidate, or NaN
+// there, is one KindMissing breach (default critical) and its other checks are
+// skipped. A metric missing from (or NaN in) the benchmark is a KindMissing
+// breach (default warning) or, with MissingPolicy.Baseline = BaselineIgnore, a
+// passed KindMissing check noting that the comparison was skipped; the threshold
+// check runs either way. Evaluate runs every rule and collects every check
+// before returning; it never panics on absent data.
+//
+// # Differences from MLflow's MetricThreshold
+//
+// Each of MLflow's known flaws (see validate_evaluation_results) is fixed:
+//
+//   - Float trap. MLflow compares c >= b + Δ after computing b + Δ in floating
+//     point, so c=0.85, b=0.8, Δ=0.05 fails. Here every comparison is made on
+//     the difference (c - b >= Δ) with a slack of four units in the last place
+//     of the largest operand (4·2⁻⁵²·max(|c|, |b|, |Δ|)), so it passes, while
+//     any difference a person would notice still counts.
+//   - Negative baseline. MLflow divides by the signed baseline, which flips
+//     the direction for negative metrics. Here relative changes divide by |b|.
+//   - Zero baseline. A change relative to b = 0 (or b = ±Inf) is undefined.
+//     If the rule also has the absolute counterpart (MinAbsoluteChange for
+//     MinRelativeChange, MaxRegression for MaxRelativeRegression), the relative
+//     check passes with a message saying the absolute check decides. Otherwise
+//     the relative change is taken as its limit, ±Inf by the sign of c - b:
+//     MinRelativeChange passes only on a strict improvement (or, for r = 0, no
+//     deterioration), and MaxRelativeRegression fails on any deterioration.
+//     MLflow instead falls back to c >= b + 1e-10.
+//   - Missing baseline metric. MLflow raises a KeyError when the baseline has
+//     other metrics but not this one. Here it follows MissingPolicy.
+//   - Zero limits. MLflow tests limits by truthiness, so min_relative_change
+//     0.0 is silently ignored. Here a nil pointer means unset and 0 is a limit.
+//   - Infinities. MLflow's SQL store returns ±math.MaxFloat64 for ±Inf; both
+//     candidate and benchmark values are read through client.NormalizeInf.
+//   - Comparing a run with itself. ResolveBenchmark never picks the candidate
+//     run as its own benchmark (MLflow PR #12213 fixed the same bug).
+//
+// # Results
+//
+// A Check is plain data with JSON tags; Report collects them with Breaches,
+// Worst and Status. Values may be NaN or ±Inf, which encoding/json cannot
+// encode, so Check fields use Float: NaN and ±Inf are written as the strings
+// "NaN", "Infinity" and "-Infinity" (as in MLflow's REST API), and a value that
+// does not apply is omitted. Report's JSON adds "status" (passed, warning or
+// critical), "passed", and the "critical" and "warning" breach counts at the top
+// level, ready for a SageMaker PropertyFile.
+//
+// # Rules files
+//
+// LoadRulesFile reads a YAML (.yaml, .yml) or JSON (.json) rules file for one
+// model group, with overrides per model, per country and per model+country,
+// merged in that order (see RulesFile). Unknown keys, wrong types, duplicate
+// keys and invalid limits are rejected with a *RuleError naming the file, line,
+// column and field. Example files are in the repository's testdata/rules.
+//
+// # Benchmarks and outcome
+//
+// ResolveBenchmark chooses the benchmark through the MLflow client: an explicit
+// run, the latest FINISHED run in an experiment matching a filter, the champion
+// model version's source run, or a rolling median of the last N passed runs.
+// LogOutcome writes the result back to the candidate run as tags
+// (mlwatch.eval.status and mlwatch.eval.<metric>.status) and the JSON report.
+//
+// # Concurrency
+//
+// Functions that take only values are pure and safe for concurrent use; a
+// RulesFile is immutable. Nothing in the package modifies its inputs.
+package evaluate
