@@ -478,3 +478,12 @@ func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	return truncateRunes(s, n)
 }
+
+// jsonMarshal is json.Marshal with the package's error prefix.
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("client: encoding request: %w", err)
+	}
+	return b, nil
+}
