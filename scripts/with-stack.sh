@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# with-stack.sh [--install] COMMAND [ARG...]: run COMMAND with the local test stack up and its
+# MLWATCH_TEST_* / AWS_* variables exported, then stop exactly the services this call started
+# (services already running from .stack/, e.g. a shared dev stack, are reused and left running).
+# The exit status is COMMAND's; the stack is stopped on every exit path, including failures and signals.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TS=$ROOT/scripts/teststack.sh
+
+if [[ ${1:-} == --install ]]; then
+	shift
+	"$TS" install
+fi
+(($#)) || { echo "usage: scripts/with-stack.sh [--install] COMMAND [ARG...]" >&2; exit 2; }
+
+mkdir -p .stack
+record=$(mktemp "$ROOT/.stack/started.XXXXXX")
+envfile=$(mktemp "$ROOT/.stack/env.XXXXXX")
+cleanup() {
+	local rc=$?
+	local -a started=()
+	mapfile -t started <"$record" 2>/dev/null || true
+	if ((${#started[@]})); then
+		"$TS" stop "${started[@]}" || rc=1
+	fi
+	rm -f "$record" "$envfile"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$TS" start --record "$record" >"$envfile"
+# shellcheck disable=SC1090
+source "$envfile"
+set +e
+"$@"
+rc=$?
+set -e
+if ! "$TS" status >&2; then
+	echo "with-stack: a service died or became unhealthy while the command ran; logs in .stack/logs/" >&2
+fi
+exit "$rc"
