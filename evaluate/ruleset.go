@@ -114,6 +114,10 @@ func (d DriftSettings) Validate() error {
 	return nil
 }
 
+// maxCombinations bounds the model x country combinations a file may define,
+// each of which is resolved and validated at load time.
+const maxCombinations = 10000
+
 // maxRulesFileSize bounds what LoadRulesFile reads.
 const maxRulesFileSize = 4 << 20
 
@@ -279,6 +283,9 @@ func (f *RulesFile) Resolve(model, country string) (RuleSet, error) {
 func (f *RulesFile) validateAll() error {
 	models := append([]string{""}, f.Models()...)
 	countries := append([]string{""}, f.Countries()...)
+	if len(models)*len(countries) > maxCombinations {
+		return &RuleError{File: f.file, Msg: fmt.Sprintf("too many overrides: %d models x %d countries (at most %d combinations)", len(models)-1, len(countries)-1, maxCombinations)}
+	}
 	for _, m := range models {
 		for _, c := range countries {
 			if _, err := f.Resolve(m, c); err != nil {

@@ -10,7 +10,7 @@ import (
 // pos locates a value in a rules file: line, column and dotted field path.
 type pos struct {
 	line, col int
-	path string
+	path      string
 }
 
 // opt is an optional field of an override layer; set with a zero v means the
@@ -163,7 +163,9 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func (d *fileDecoder) here(n *node, path string) pos { return pos{line: n.line, col: n.col, path: path} }
+func (d *fileDecoder) here(n *node, path string) pos {
+	return pos{line: n.line, col: n.col, path: path}
+}
 
 type fieldFunc func(k, v *node, path string) error
 
