@@ -120,7 +120,12 @@ func ksStatSorted(a, b []float64) (dplus, dminus float64) {
 // ksSorted runs the test on sorted, non-empty, NaN-free samples.
 func ksSorted(a, b []float64, alt Alternative, method KSMethod) KSResult {
 	dplus, dminus := ksStatSorted(a, b)
-	n1, n2 := len(a), len(b)
+	return ksFromStat(dplus, dminus, len(a), len(b), alt, method)
+}
+
+// ksFromStat computes the result from the one-sided statistics and the
+// sample sizes.
+func ksFromStat(dplus, dminus float64, n1, n2 int, alt Alternative, method KSMethod) KSResult {
 	var d float64
 	switch {
 	case alt == Less || (alt == TwoSided && dminus > dplus):
