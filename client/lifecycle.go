@@ -87,8 +87,8 @@ type ActiveRun struct {
 // These are the only environment reads outside NewFromEnv. opt is not modified.
 func (c *Client) StartRun(ctx context.Context, opt RunOptions) (*ActiveRun, error) {
 	for i := range opt.Tags {
-		if e := validateTagAt("", &opt.Tags[i]); e != nil {
-			e.Field = fmt.Sprintf("tags[%d]%s", i, e.Field)
+		if e := validateTagAt(&opt.Tags[i]); e != nil {
+			e.Field = fmt.Sprintf("tags[%d].%s", i, e.Field)
 			return nil, e
 		}
 	}

@@ -64,8 +64,8 @@ func (c *Client) CreateRun(ctx context.Context, opt CreateRunOptions) (*Run, err
 		return nil, newValidationError("start_time", ruleTimestamp, strconv.FormatInt(opt.StartTime, 10))
 	}
 	for i := range opt.Tags {
-		if e := validateTagAt("", &opt.Tags[i]); e != nil {
-			e.Field = "tags[" + strconv.Itoa(i) + "]" + e.Field
+		if e := validateTagAt(&opt.Tags[i]); e != nil {
+			e.Field = "tags[" + strconv.Itoa(i) + "]." + e.Field
 			return nil, e
 		}
 	}

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -187,38 +186,41 @@ func validateExperimentTag(field string, t Tag) error {
 // values are valid. It returns a *ValidationError and does not modify m.
 // It is safe for concurrent use.
 func ValidateMetric(m Metric) error {
-	if e := validateMetricAt("metric", &m); e != nil {
+	if e := validateMetricAt(&m); e != nil {
+		e.Field = "metric." + e.Field
 		return e
 	}
 	return nil
 }
 
-func validateMetricAt(field string, m *Metric) *ValidationError {
-	if e := checkEntityKey(field+".key", m.Key); e != nil {
+// validateMetricAt checks m; the error's Field is relative ("key",
+// "timestamp") for the caller to prefix.
+func validateMetricAt(m *Metric) *ValidationError {
+	if e := checkEntityKey("key", m.Key); e != nil {
 		return e
 	}
 	if m.Timestamp < 0 {
-		return newValidationError(field+".timestamp", ruleTimestamp, strconv.FormatInt(m.Timestamp, 10))
+		return newValidationError("timestamp", ruleTimestamp, strconv.FormatInt(m.Timestamp, 10))
 	}
-	_ = math.IsNaN(m.Value) // any float64 is valid, NaN and ±Inf included
-	return nil
+	return nil // any float64 value is valid, NaN and ±Inf included
 }
 
 // ValidateParam checks p: key rules and a value of at most 6000 characters.
 // It returns a *ValidationError (which never quotes the value) and is safe
 // for concurrent use.
 func ValidateParam(p Param) error {
-	if e := validateParamAt("param", &p); e != nil {
+	if e := validateParamAt(&p); e != nil {
+		e.Field = "param." + e.Field
 		return e
 	}
 	return nil
 }
 
-func validateParamAt(field string, p *Param) *ValidationError {
-	if e := checkEntityKey(field+".key", p.Key); e != nil {
+func validateParamAt(p *Param) *ValidationError {
+	if e := checkEntityKey("key", p.Key); e != nil {
 		return e
 	}
-	if e := checkMaxRunes(field+".value", p.Value, MaxParamValueLength); e != nil {
+	if e := checkMaxRunes("value", p.Value, MaxParamValueLength); e != nil {
 		return e
 	}
 	return nil
@@ -228,17 +230,18 @@ func validateParamAt(field string, p *Param) *ValidationError {
 // characters. It returns a *ValidationError (which never quotes the value)
 // and is safe for concurrent use.
 func ValidateTag(t Tag) error {
-	if e := validateTagAt("tag", &t); e != nil {
+	if e := validateTagAt(&t); e != nil {
+		e.Field = "tag." + e.Field
 		return e
 	}
 	return nil
 }
 
-func validateTagAt(field string, t *Tag) *ValidationError {
-	if e := checkEntityKey(field+".key", t.Key); e != nil {
+func validateTagAt(t *Tag) *ValidationError {
+	if e := checkEntityKey("key", t.Key); e != nil {
 		return e
 	}
-	if e := checkMaxRunes(field+".value", t.Value, MaxTagValueLength); e != nil {
+	if e := checkMaxRunes("value", t.Value, MaxTagValueLength); e != nil {
 		return e
 	}
 	return nil
@@ -251,20 +254,20 @@ func validateTagAt(field string, t *Tag) *ValidationError {
 // concurrent use.
 func ValidateBatch(b Batch) error {
 	for i := range b.Metrics {
-		if e := validateMetricAt("", &b.Metrics[i]); e != nil {
-			e.Field = "metrics[" + strconv.Itoa(i) + "]" + e.Field
+		if e := validateMetricAt(&b.Metrics[i]); e != nil {
+			e.Field = "metrics[" + strconv.Itoa(i) + "]." + e.Field
 			return e
 		}
 	}
 	for i := range b.Params {
-		if e := validateParamAt("", &b.Params[i]); e != nil {
-			e.Field = "params[" + strconv.Itoa(i) + "]" + e.Field
+		if e := validateParamAt(&b.Params[i]); e != nil {
+			e.Field = "params[" + strconv.Itoa(i) + "]." + e.Field
 			return e
 		}
 	}
 	for i := range b.Tags {
-		if e := validateTagAt("", &b.Tags[i]); e != nil {
-			e.Field = "tags[" + strconv.Itoa(i) + "]" + e.Field
+		if e := validateTagAt(&b.Tags[i]); e != nil {
+			e.Field = "tags[" + strconv.Itoa(i) + "]." + e.Field
 			return e
 		}
 	}
