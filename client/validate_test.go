@@ -19,11 +19,11 @@ func TestCheckEntityKey(t *testing.T) {
 		{"métrique_été", ""},
 		{"精度", ""},
 		{"точность/val", ""},
-		{"x²", ""},                          // U+00B2 SUPERSCRIPT TWO is No: Python isnumeric
-		{"Ⅻ", ""},                           // Nl
-		{"٣", ""},                           // Arabic-Indic digit
-		{"e\u0301", ruleKeyChars},           // combining acute (Mn): not \w in Python
-		{"हिन्दी", ruleKeyChars},             // Devanagari vowel signs (Mc/Mn)
+		{"x²", ""},                // U+00B2 SUPERSCRIPT TWO is No: Python isnumeric
+		{"Ⅻ", ""},                 // Nl
+		{"٣", ""},                 // Arabic-Indic digit
+		{"e\u0301", ruleKeyChars}, // combining acute (Mn): not \w in Python
+		{"हिन्दी", ruleKeyChars},  // Devanagari vowel signs (Mc/Mn)
 		{"", ruleRequired},
 		{"a!", ruleKeyChars},
 		{"a@b", ruleKeyChars},
