@@ -22,14 +22,13 @@ import (
 
 // Environment variables of MLflow's S3 artifact repository.
 const (
-	envS3EndpointURL      = "MLFLOW_S3_ENDPOINT_URL"
-	envS3IgnoreTLS        = "MLFLOW_S3_IGNORE_TLS"
-	envS3UploadExtraArgs  = "MLFLOW_S3_UPLOAD_EXTRA_ARGS"
-	envS3ExpectedOwner    = "MLFLOW_S3_EXPECTED_BUCKET_OWNER"
-	envS3AddressingStyle  = "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE"
-	defaultS3Region       = "us-east-1"
-	maxS3ListKeysPerPage  = 1000
-	s3DownloadConcurrency = 4
+	envS3EndpointURL     = "MLFLOW_S3_ENDPOINT_URL"
+	envS3IgnoreTLS       = "MLFLOW_S3_IGNORE_TLS"
+	envS3UploadExtraArgs = "MLFLOW_S3_UPLOAD_EXTRA_ARGS"
+	envS3ExpectedOwner   = "MLFLOW_S3_EXPECTED_BUCKET_OWNER"
+	envS3AddressingStyle = "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE"
+	defaultS3Region      = "us-east-1"
+	maxS3ListKeysPerPage = 1000
 )
 
 // s3Store is the s3:// route: straight to S3 with the caller's AWS
@@ -215,22 +214,19 @@ func (s *s3Store) list(ctx context.Context, dir, pageToken string) (*ArtifactsPa
 
 func (s *s3Store) get(ctx context.Context, src string, dst *os.File, st *artifactSettings) error {
 	key := s.key(src)
-	in := &transfermanager.DownloadObjectInput{
-		Bucket:   aws.String(s.bucket),
-		Key:      aws.String(key),
-		WriterAt: dst,
-	}
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
 	if s.owner != "" {
 		in.ExpectedBucketOwner = aws.String(s.owner)
 	}
-	var opts []func(*transfermanager.Options)
-	opts = append(opts, func(o *transfermanager.Options) { o.Concurrency = s3DownloadConcurrency })
-	if st.progress != nil {
-		opts = append(opts, func(o *transfermanager.Options) {
-			o.ObjectProgressListeners.Register(s3Progress{path: src, st: st})
-		})
+	// One streamed GetObject: the transfer manager's ranged download fails
+	// on empty objects (no Content-Range) in v0.5.4.
+	out, err := s.api.GetObject(ctx, in)
+	if err != nil {
+		return s3Err("GetObject", s.bucket, key, err)
 	}
-	if _, err := s.tm.DownloadObject(ctx, in, opts...); err != nil {
+	defer out.Body.Close()
+	r := &progressReader{r: out.Body, path: src, total: aws.ToInt64(out.ContentLength), st: st}
+	if _, err := io.Copy(dst, r); err != nil {
 		return s3Err("GetObject", s.bucket, key, err)
 	}
 	return nil
@@ -262,5 +258,3 @@ func s3Err(op, bucket, key string, err error) error {
 	}
 	return e
 }
-
-var _ io.WriterAt = (*os.File)(nil)
