@@ -112,7 +112,12 @@ func TestLocalAlertmanagerMatchesAMP(t *testing.T) {
 	local := parseLocalAM(t)
 	checkRouting(t, local, 5*24*time.Hour)
 	// Same routing tree and inhibition apart from the timings of the top route.
-	strip := func(c amConfig) amConfig { c.Templates = nil; c.Receivers = nil; c.Route.GroupWait, c.Route.GroupInterval = "", ""; return c }
+	strip := func(c amConfig) amConfig {
+		c.Templates = nil
+		c.Receivers = nil
+		c.Route.GroupWait, c.Route.GroupInterval = "", ""
+		return c
+	}
 	if diff := cmp.Diff(strip(amp), strip(local)); diff != "" {
 		t.Errorf("local routing differs from AMP (-amp +local):\n%s", diff)
 	}
