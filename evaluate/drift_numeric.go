@@ -252,8 +252,12 @@ func (r *NumericReference) bin(cs []float64, m Method) (binned, bool) {
 		if edges == nil {
 			return b, false
 		}
-		rc, cc := histogramSorted(ref, edges), histogramSorted(cs, edges)
-		b.ref, b.cur = intsToFloats(rc), intsToFloats(cc)
+		b.cur = intsToFloats(histogramSorted(cs, edges))
+		if r.exact {
+			b.ref = intsToFloats(histogramSorted(ref, edges))
+		} else {
+			b.ref = sketchHistogram(ref, edges)
+		}
 		b.desc = fmt.Sprintf("sturges: %d equal-width bins on the pooled range [%.6g, %.6g] of reference+current (numpy histogram_bin_edges, last bin closed)", len(edges)-1, lo, hi)
 		return b, true
 	}
@@ -285,6 +289,36 @@ func (r *NumericReference) bin(cs []float64, m Method) (binned, bool) {
 	b.sameOne = b.refOne && b.curOne && ref[0] == cs[0]
 	b.desc = fmt.Sprintf("one bin per distinct value: %d values in the union of reference and current", len(b.ref))
 	return b, true
+}
+
+// sketchHistogram estimates the share of the reference in each bin from
+// the order statistics sk kept by a capped reference, by interpolating the
+// ECDF linearly between them (sk[i] has rank i/(k−1)). The shares add up
+// to 1 and are returned as counts over len(sk) values.
+func sketchHistogram(sk, edges []float64) []float64 {
+	k := len(sk)
+	cdf := func(e float64) float64 {
+		j, _ := slices.BinarySearch(sk, e) // sketch values < e
+		switch {
+		case j == 0:
+			return 0
+		case j == k:
+			return 1
+		}
+		frac := (e - sk[j-1]) / (sk[j] - sk[j-1])
+		return (float64(j-1) + frac) / float64(k-1)
+	}
+	out := make([]float64, len(edges)-1)
+	prev := cdf(edges[0])
+	for i := 1; i < len(edges); i++ {
+		c := cdf(edges[i])
+		if i == len(edges)-1 && edges[i] >= sk[k-1] {
+			c = 1
+		}
+		out[i-1] = (c - prev) * float64(k)
+		prev = c
+	}
+	return out
 }
 
 func intsToFloats(x []int) []float64 {
