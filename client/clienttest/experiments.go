@@ -62,6 +62,7 @@ func (e *experiment) wire() wExperiment {
 		LastUpdateTime:   e.lastUpdateTime,
 		CreationTime:     e.creationTime,
 		Tags:             wireTags(e.tags),
+		Workspace:        "default",
 	}
 }
 
@@ -97,7 +98,7 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) *apiEr
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil {
+	if req.Name == nil || *req.Name == "" {
 		return missingParam("name")
 	}
 	if err := validateExperimentName(*req.Name); err != nil {
@@ -187,14 +188,15 @@ func (s *Server) setExperimentTag(w http.ResponseWriter, r *http.Request) *apiEr
 	if err != nil {
 		return err
 	}
-	if req.Key == nil {
+	if req.Key == nil || *req.Key == "" {
 		return missingParam("key")
-	}
-	if req.Value == nil {
-		return missingParam("value")
 	}
 	if err := validateExperimentTag(req.Key, req.Value); err != nil {
 		return err
+	}
+	value := ""
+	if req.Value != nil {
+		value = *req.Value
 	}
 	s.lock()
 	defer s.mu.Unlock()
@@ -202,7 +204,7 @@ func (s *Server) setExperimentTag(w http.ResponseWriter, r *http.Request) *apiEr
 	if err != nil {
 		return err
 	}
-	e.tags = setKV(e.tags, *req.Key, *req.Value)
+	e.tags = setKV(e.tags, *req.Key, value)
 	writeJSON(w, http.StatusOK, empty{})
 	return nil
 }
@@ -253,8 +255,9 @@ func (s *Server) setExperimentStage(w http.ResponseWriter, r *http.Request, from
 	if err != nil {
 		return err
 	}
-	if to == stageActive && e.lifecycle != from {
-		return invalidf("Cannot restore an active experiment.")
+	if e.lifecycle != from {
+		// The SQL store looks the experiment up in the stage it expects.
+		return notFoundf("No Experiment with id=%s exists", id)
 	}
 	e.lifecycle = to
 	e.lastUpdateTime = s.millis()
@@ -300,7 +303,9 @@ func (s *Server) updateExperiment(w http.ResponseWriter, r *http.Request) *apiEr
 		return err
 	}
 	if other, dup := s.expByName[*req.NewName]; dup && other != e {
-		return errf(codeAlreadyExists, "Experiment(name=%s) already exists. Error: (clienttest) UNIQUE constraint failed: experiments.name", *req.NewName)
+		// The SQL store does not check first; the database's unique
+		// constraint fails and the answer is BAD_REQUEST.
+		return errf(codeBadRequest, "(clienttest) UNIQUE constraint failed: experiments.workspace, experiments.name")
 	}
 	delete(s.expByName, e.name)
 	e.name = *req.NewName

@@ -17,11 +17,11 @@ import (
 
 // clause is one comparison of a filter.
 type clause struct {
-	kind string // "metric", "param", "tag", "attribute"
-	key  string
-	op   string // "=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE"
-	str  string
-	num  float64
+	kind  string // "metric", "param", "tag", "attribute"
+	key   string
+	op    string // "=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE"
+	str   string
+	num   float64
 	isNum bool
 }
 

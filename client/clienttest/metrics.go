@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -23,8 +24,9 @@ func (s *Server) storedValue(v float64) float64 {
 	return v
 }
 
-// greaterPoint is MLflow's _compare_metrics: (step, timestamp, value) > ...,
-// with Python's float comparison (NaN is never greater).
+// greaterPoint is the SQL store's latest-metric rule: (step, timestamp,
+// value) > ..., where a NaN counts as its stored value 0 (checked against
+// MLflow 3.17: at equal step and timestamp, NaN replaces -1 but not 2).
 func greaterPoint(a, b point) bool {
 	if a.step != b.step {
 		return a.step > b.step
@@ -32,7 +34,14 @@ func greaterPoint(a, b point) bool {
 	if a.timestamp != b.timestamp {
 		return a.timestamp > b.timestamp
 	}
-	return a.value > b.value
+	return nanAsZero(a.value) > nanAsZero(b.value)
+}
+
+func nanAsZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
 }
 
 // addPoint stores one metric value unless an identical point exists (the
@@ -68,10 +77,7 @@ func (s *Server) logMetric(w http.ResponseWriter, r *http.Request) *apiErr {
 	if err != nil {
 		return err
 	}
-	if req.Key == nil {
-		return missingParam("key")
-	}
-	if err := validateMetric(req.rMetric); err != nil {
+	if err := validateMetric("", req.rMetric); err != nil {
 		return err
 	}
 	s.lock()
@@ -103,10 +109,7 @@ func (s *Server) logParam(w http.ResponseWriter, r *http.Request) *apiErr {
 	if err != nil {
 		return err
 	}
-	if req.Key == nil {
-		return missingParam("key")
-	}
-	v, err := validateParam(req.Key, req.Value)
+	v, err := validateParam("", req.Key, req.Value)
 	if err != nil {
 		return err
 	}
@@ -145,22 +148,22 @@ func (s *Server) logBatch(w http.ResponseWriter, r *http.Request) *apiErr {
 		return err
 	}
 	// _validate_batch_log_data, then the limits, then unique param keys.
+	for i, m := range req.Metrics {
+		if err := validateMetric(fmt.Sprintf("metrics[%d].", i), m); err != nil {
+			return err
+		}
+	}
 	params := make([]kv, len(req.Params))
 	for i, p := range req.Params {
-		v, err := validateParam(p.Key, p.Value)
+		v, err := validateParam(fmt.Sprintf("params[%d].", i), p.Key, p.Value)
 		if err != nil {
 			return err
 		}
 		params[i] = kv{*p.Key, v}
 	}
-	for _, m := range req.Metrics {
-		if err := validateMetric(m); err != nil {
-			return err
-		}
-	}
 	tags := make([]kv, len(req.Tags))
 	for i, t := range req.Tags {
-		v, err := validateTag(t.Key, t.Value)
+		v, err := validateTag(fmt.Sprintf("tags[%d].", i), t.Key, t.Value)
 		if err != nil {
 			return err
 		}
@@ -224,7 +227,7 @@ func batchLimits(metrics, params, tags int) *apiErr {
 		return invalidf("A batch logging request can contain at most %d tags. Got %d tags. Please split up tags across multiple requests and try again.", maxParamsTagsPerBatch, tags)
 	}
 	if total := metrics + params + tags; total > maxEntitiesPerBatch {
-		return invalidf("A batch logging request can contain at most %d total entities (metrics, params, and tags). Got %d total entities. Please split up data across multiple requests and try again.", maxEntitiesPerBatch, total)
+		return invalidf("A batch logging request can contain at most %d metrics, params, and tags. Got %d metrics, params, and tags. Please split up metrics, params, and tags across multiple requests and try again.", maxEntitiesPerBatch, total)
 	}
 	return nil
 }
@@ -262,12 +265,12 @@ func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) *apiEr
 	}
 	s.lock()
 	defer s.mu.Unlock()
-	rn, err := s.runByID(id)
-	if err != nil {
-		return err
+	var hist []point
+	// An unknown run has an empty history (no 404), as on the real server.
+	if rn, ok := s.runs[id]; ok {
+		hist = slices.Clone(rn.history[key])
 	}
 	// The SQL store orders the history by (timestamp, step, value).
-	hist := slices.Clone(rn.history[key])
 	sort.SliceStable(hist, func(i, j int) bool {
 		a, b := hist[i], hist[j]
 		if a.timestamp != b.timestamp {
@@ -314,7 +317,7 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 			return invalidf("Invalid value %s for parameter 'max_results' supplied.", quote(v))
 		}
 		if n < 1 || n > maxResultsPerRun {
-			return invalidf("max_results must be between 1 and %d.", maxResultsPerRun)
+			return invalidf("max_results must be between 1 and %d. See the API docs for more information about request parameters.", maxResultsPerRun)
 		}
 		maxResults = n
 	}
@@ -338,19 +341,21 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 	}
 	s.lock()
 	defer s.mu.Unlock()
+	// Unknown runs contribute nothing (no 404), as on the real server.
 	runs := make([]*run, len(runIDs))
 	for i, id := range runIDs {
-		rn, err := s.runByID(id)
-		if err != nil {
-			return err
+		if rn, ok := s.runs[id]; ok {
+			runs[i] = rn
 		}
-		runs[i] = rn
 	}
 	// handlers.py get_metric_history_bulk_interval_impl: sample steps over
 	// the union of all runs' steps, keeping each run's min and max step.
 	stepSet := map[int64]bool{}
 	minMax := map[int64]bool{}
 	for _, rn := range runs {
+		if rn == nil {
+			continue
+		}
 		hist := rn.history[key]
 		if len(hist) == 0 {
 			continue
@@ -367,11 +372,8 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		all = append(all, st)
 	}
 	slices.Sort(all)
-	if !rangeSet {
-		startStep = 0
-		if len(all) > 0 {
-			endStep = all[len(all)-1]
-		}
+	if !rangeSet && len(all) > 0 {
+		startStep, endStep = all[0], all[len(all)-1]
 	}
 	sampled := sampleSteps(startStep, endStep, maxResults, all)
 	for st := range minMax {
@@ -383,6 +385,9 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		Metrics []wMetric `json:"metrics,omitempty"`
 	}
 	for i, rn := range runs {
+		if rn == nil {
+			continue
+		}
 		hist := slices.Clone(rn.history[key])
 		sort.SliceStable(hist, func(a, b int) bool {
 			if hist[a].step != hist[b].step {
@@ -407,8 +412,10 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 // (MAX_RESULTS_GET_METRIC_HISTORY).
 const maxResultsGetHistory = 25000
 
-// sampleSteps is handlers.py _get_sampled_steps_from_steps: at most
-// maxResults steps of all (sorted) within [start, end], evenly spaced.
+// sampleSteps is the server's step sampling: of the sorted steps within
+// [start, end], all when there are at most maxResults, else maxResults-1
+// evenly spaced ones (index round(i*n/maxResults), Python rounding) plus
+// the last. Checked against MLflow 3.17 answers.
 func sampleSteps(start, end int64, maxResults int, all []int64) map[int64]bool {
 	lo := sort.Search(len(all), func(i int) bool { return all[i] >= start })
 	hi := sort.Search(len(all), func(i int) bool { return all[i] > end })
@@ -421,8 +428,9 @@ func sampleSteps(start, end int64, maxResults int, all []int64) map[int64]bool {
 		return out
 	}
 	interval := float64(len(in)) / float64(maxResults)
-	for i := 0; i < maxResults; i++ {
-		out[in[int(float64(i)*interval)]] = true
+	for i := 0; i < maxResults-1; i++ {
+		out[in[min(int(math.RoundToEven(float64(i)*interval)), len(in)-1)]] = true
 	}
+	out[in[len(in)-1]] = true
 	return out
 }

@@ -48,8 +48,9 @@ type Server struct {
 	faults      map[string][]*faultState
 }
 
-// DefaultVersion is the MLflow version the fake reports on GET /version.
-const DefaultVersion = "3.11.1"
+// DefaultVersion is the MLflow version the fake reports on GET /version: the
+// version whose behaviour the fake was checked against.
+const DefaultVersion = "3.17.2"
 
 // init lazily sets up the zero value. Callers hold s.mu.
 func (s *Server) init() {
@@ -108,31 +109,31 @@ type route struct {
 // routes maps an endpoint name (the path after /api/2.0/mlflow/) to its
 // handler.
 var routes = map[string]route{
-	"experiments/create":                {[]string{http.MethodPost}, (*Server).createExperiment},
-	"experiments/get":                   {[]string{http.MethodGet}, (*Server).getExperiment},
-	"experiments/get-by-name":           {[]string{http.MethodGet}, (*Server).getExperimentByName},
-	"experiments/search":                {[]string{http.MethodPost, http.MethodGet}, (*Server).searchExperiments},
-	"experiments/set-experiment-tag":    {[]string{http.MethodPost}, (*Server).setExperimentTag},
-	"experiments/delete-experiment-tag": {[]string{http.MethodPost}, (*Server).deleteExperimentTag},
-	"experiments/delete":                {[]string{http.MethodPost}, (*Server).deleteExperiment},
-	"experiments/restore":               {[]string{http.MethodPost}, (*Server).restoreExperiment},
-	"experiments/update":                {[]string{http.MethodPost}, (*Server).updateExperiment},
-	"runs/create":                       {[]string{http.MethodPost}, (*Server).createRun},
-	"runs/get":                          {[]string{http.MethodGet}, (*Server).getRun},
-	"runs/update":                       {[]string{http.MethodPost}, (*Server).updateRun},
-	"runs/delete":                       {[]string{http.MethodPost}, (*Server).deleteRun},
-	"runs/restore":                      {[]string{http.MethodPost}, (*Server).restoreRun},
-	"runs/search":                       {[]string{http.MethodPost}, (*Server).searchRuns},
-	"runs/set-tag":                      {[]string{http.MethodPost}, (*Server).setTag},
-	"runs/delete-tag":                   {[]string{http.MethodPost}, (*Server).deleteTag},
-	"runs/log-metric":                   {[]string{http.MethodPost}, (*Server).logMetric},
-	"runs/log-parameter":                {[]string{http.MethodPost}, (*Server).logParam},
-	"runs/log-batch":                    {[]string{http.MethodPost}, (*Server).logBatch},
-	"runs/log-inputs":                   {[]string{http.MethodPost}, (*Server).logInputs},
-	"metrics/get-history":               {[]string{http.MethodGet}, (*Server).getMetricHistory},
-	"metrics/get-history-bulk-interval": {[]string{http.MethodGet}, (*Server).getMetricHistoryBulkInterval},
-	"registered-models/create":          {[]string{http.MethodPost}, (*Server).createRegisteredModel},
-	"registered-models/get":             {[]string{http.MethodGet}, (*Server).getRegisteredModel},
+	"experiments/create":                    {[]string{http.MethodPost}, (*Server).createExperiment},
+	"experiments/get":                       {[]string{http.MethodGet}, (*Server).getExperiment},
+	"experiments/get-by-name":               {[]string{http.MethodGet}, (*Server).getExperimentByName},
+	"experiments/search":                    {[]string{http.MethodPost, http.MethodGet}, (*Server).searchExperiments},
+	"experiments/set-experiment-tag":        {[]string{http.MethodPost}, (*Server).setExperimentTag},
+	"experiments/delete-experiment-tag":     {[]string{http.MethodPost}, (*Server).deleteExperimentTag},
+	"experiments/delete":                    {[]string{http.MethodPost}, (*Server).deleteExperiment},
+	"experiments/restore":                   {[]string{http.MethodPost}, (*Server).restoreExperiment},
+	"experiments/update":                    {[]string{http.MethodPost}, (*Server).updateExperiment},
+	"runs/create":                           {[]string{http.MethodPost}, (*Server).createRun},
+	"runs/get":                              {[]string{http.MethodGet}, (*Server).getRun},
+	"runs/update":                           {[]string{http.MethodPost}, (*Server).updateRun},
+	"runs/delete":                           {[]string{http.MethodPost}, (*Server).deleteRun},
+	"runs/restore":                          {[]string{http.MethodPost}, (*Server).restoreRun},
+	"runs/search":                           {[]string{http.MethodPost}, (*Server).searchRuns},
+	"runs/set-tag":                          {[]string{http.MethodPost}, (*Server).setTag},
+	"runs/delete-tag":                       {[]string{http.MethodPost}, (*Server).deleteTag},
+	"runs/log-metric":                       {[]string{http.MethodPost}, (*Server).logMetric},
+	"runs/log-parameter":                    {[]string{http.MethodPost}, (*Server).logParam},
+	"runs/log-batch":                        {[]string{http.MethodPost}, (*Server).logBatch},
+	"runs/log-inputs":                       {[]string{http.MethodPost}, (*Server).logInputs},
+	"metrics/get-history":                   {[]string{http.MethodGet}, (*Server).getMetricHistory},
+	"metrics/get-history-bulk-interval":     {[]string{http.MethodGet}, (*Server).getMetricHistoryBulkInterval},
+	"registered-models/create":              {[]string{http.MethodPost}, (*Server).createRegisteredModel},
+	"registered-models/get":                 {[]string{http.MethodGet}, (*Server).getRegisteredModel},
 	"registered-models/get-latest-versions": {[]string{http.MethodPost, http.MethodGet}, (*Server).getLatestVersions},
 	"registered-models/alias":               {[]string{http.MethodPost, http.MethodGet, http.MethodDelete}, (*Server).alias},
 	"model-versions/create":                 {[]string{http.MethodPost}, (*Server).createModelVersion},
@@ -199,9 +200,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, endpoint string) 
 	switch endpoint {
 	case "":
 		// The real server answers unknown routes with a 404 page.
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n"))
+		writeHTMLError(w, http.StatusNotFound)
 		return
 	case EndpointHealth:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -230,21 +229,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, endpoint string) 
 	}
 	if !allowed {
 		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		_, _ = w.Write([]byte("<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n"))
+		writeHTMLError(w, http.StatusMethodNotAllowed)
 		return
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt != "application/json" {
-			writeError(w, invalidf("Bad Request. Content-Type must be one of ['application/json']"))
+			writeError(w, invalidf("Bad Request. Content-Type must be one of ['application/json']."))
 			return
 		}
 	}
 	if err := rt.h(s, w, r); err != nil {
 		writeError(w, err)
 	}
+}
+
+// htmlPages are the framework's error pages the real server sends for
+// unknown routes, wrong methods and unhandled exceptions.
+var htmlPages = map[int]string{
+	http.StatusNotFound:            "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n",
+	http.StatusMethodNotAllowed:    "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n",
+	http.StatusInternalServerError: "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>\n",
+}
+
+func writeHTMLError(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(htmlPages[status]))
 }
 
 // newRunID returns 32 lowercase hex characters, like uuid.uuid4().hex.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -76,32 +77,40 @@ func invalidValue(param, value, msg string) *apiErr {
 	return invalidf("Invalid value %s for parameter '%s' supplied: %s", quote(value), param, msg)
 }
 
-// validateKey checks a metric, param or tag key.
-func validateKey(param string, key *string) *apiErr {
-	if key == nil {
-		return missingParam(param)
+// validateKey checks a metric, param or tag key: missing (or empty) keys
+// are reported under missingName, bad ones under invalidName, as the real
+// server names them ("key", "name", "metrics[3].name", ...).
+func validateKey(missingName, invalidName string, key *string) *apiErr {
+	if key == nil || *key == "" {
+		return missingParam(missingName)
 	}
 	if !validName(*key) {
-		return invalidValue(param, *key, badCharactersMessage)
+		return invalidValue(invalidName, *key, badCharactersMessage)
 	}
 	if !pathUnique(*key) {
-		return invalidValue(param, *key, "Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to "+quote(path.Clean(*key)))
+		return invalidValue(invalidName, *key, "Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '"+path.Clean(*key)+"'")
 	}
 	return nil
 }
 
-// checkLength is _validate_length_limit: values over the limit are an error,
-// or are truncated when truncate is set (MLFLOW_TRUNCATE_LONG_VALUES, on by
-// default on the real server, applies to param and tag values).
-func checkLength(entity string, limit int, value string, truncateLong bool) (string, *apiErr) {
-	n := utf8.RuneCountInString(value)
-	if n <= limit {
-		return value, nil
+// lengthLimit is the server's check of a key's length.
+func lengthLimit(entity string, limit int, value string) *apiErr {
+	if utf8.RuneCountInString(value) > limit {
+		return invalidf("'%s' exceeds the maximum length of %d characters", entity, limit)
 	}
-	if truncateLong {
-		return firstRunes(value, limit), nil
+	return nil
+}
+
+// truncateValue cuts param and tag values to the limit, as the real server
+// does with MLFLOW_TRUNCATE_LONG_VALUES (on by default).
+func truncateValue(value *string, limit int) string {
+	if value == nil {
+		return ""
 	}
-	return "", invalidf("%s '%s' had length %d, which exceeded length limit of %d", entity, firstRunes(value, 250), n, limit)
+	if utf8.RuneCountInString(*value) > limit {
+		return firstRunes(*value, limit)
+	}
+	return *value
 }
 
 func firstRunes(s string, n int) string {
@@ -115,19 +124,22 @@ func firstRunes(s string, n int) string {
 	return s
 }
 
+// validateRunID is the run ID format check, which the real server applies
+// only in log-batch; elsewhere a malformed ID is simply not found.
 func validateRunID(id string) *apiErr {
 	if id == "" {
 		return missingParam("run_id")
 	}
 	if !runIDPattern.MatchString(id) {
-		return invalidf("Invalid run ID: '%s'", id)
+		return invalidf("Invalid value %s for parameter 'run_id' supplied.", quote(id))
 	}
 	return nil
 }
 
+// validateExperimentID: the SQL store's experiment IDs are integers.
 func validateExperimentID(id string) *apiErr {
-	if !experimentIDPattern.MatchString(id) {
-		return invalidf("Invalid experiment ID: '%s'", id)
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil || !experimentIDPattern.MatchString(id) {
+		return invalidf("Invalid experiment ID '%s'. Experiment ID must be a valid integer.", id)
 	}
 	return nil
 }
@@ -137,69 +149,60 @@ func validateExperimentName(name string) *apiErr {
 		return invalidf("Invalid experiment name: '%s'", name)
 	}
 	if utf8.RuneCountInString(name) > maxExperimentNameLength {
-		return invalidf("Experiment name '%s' had length %d, which exceeded length limit of %d", firstRunes(name, 250), utf8.RuneCountInString(name), maxExperimentNameLength)
+		return invalidf("'name' exceeds the maximum length of %d characters", maxExperimentNameLength)
 	}
 	return nil
 }
 
-// validateParam checks one param and returns its (possibly truncated) value.
-func validateParam(key, value *string) (string, *apiErr) {
-	if err := validateKey("key", key); err != nil {
+// validateParam checks one param (prefix is "" or "params[i].") and
+// returns its value, truncated to the limit; a missing value is "".
+func validateParam(prefix string, key, value *string) (string, *apiErr) {
+	if err := validateKey(prefix+"key", prefix+"key", key); err != nil {
 		return "", err
 	}
-	if _, err := checkLength("Param key", maxEntityKeyLength, *key, false); err != nil {
+	if err := lengthLimit("Param key", maxEntityKeyLength, *key); err != nil {
 		return "", err
 	}
-	if value == nil {
-		return "", missingParam("value")
-	}
-	return checkLength("Param value", maxParamValueLength, *value, true)
+	return truncateValue(value, maxParamValueLength), nil
 }
 
-// validateTag checks one run tag and returns its (possibly truncated) value.
-func validateTag(key, value *string) (string, *apiErr) {
-	if err := validateKey("key", key); err != nil {
+// validateTag checks one run tag (prefix is "" or "tags[i].") and returns
+// its value, truncated to the limit; a missing value is "".
+func validateTag(prefix string, key, value *string) (string, *apiErr) {
+	if err := validateKey(prefix+"key", prefix+"key", key); err != nil {
 		return "", err
 	}
-	if _, err := checkLength("Tag key", maxEntityKeyLength, *key, false); err != nil {
+	if err := lengthLimit(prefix+"key", maxEntityKeyLength, *key); err != nil {
 		return "", err
 	}
-	if value == nil {
-		return "", nil
-	}
-	return checkLength("Tag value", maxTagValueLength, *value, true)
+	return truncateValue(value, maxTagValueLength), nil
 }
 
+// validateExperimentTag checks an experiment tag key. The real server
+// (3.17) does not enforce the 5000-character value limit.
 func validateExperimentTag(key, value *string) *apiErr {
-	if err := validateKey("key", key); err != nil {
+	if err := validateKey("key", "key", key); err != nil {
 		return err
 	}
-	if _, err := checkLength("Tag key", maxExpTagKeyLength, *key, false); err != nil {
-		return err
-	}
-	if value != nil {
-		if _, err := checkLength("Tag value", maxExpTagValueLength, *value, false); err != nil {
-			return err
-		}
-	}
-	return nil
+	return lengthLimit("key", maxExpTagKeyLength, *key)
 }
 
-func validateMetric(m rMetric) *apiErr {
-	if err := validateKey("key", m.Key); err != nil {
+// validateMetric checks one metric (prefix is "" or "metrics[i].").
+func validateMetric(prefix string, m rMetric) *apiErr {
+	if err := validateKey(prefix+"key", prefix+"name", m.Key); err != nil {
 		return err
 	}
-	if _, err := checkLength("Metric name", maxEntityKeyLength, *m.Key, false); err != nil {
+	if err := lengthLimit("Metric name", maxEntityKeyLength, *m.Key); err != nil {
 		return err
 	}
 	if !m.Value.set {
-		return missingParam("value")
+		return missingParam(prefix + "value")
 	}
 	if !m.Timestamp.set {
-		return missingParam("timestamp")
+		return missingParam(prefix + "timestamp")
 	}
 	if m.Timestamp.v < 0 {
-		return invalidf("Got invalid timestamp %d for metric '%s' (value=%v). Timestamp must be a nonnegative long (64-bit integer) ", m.Timestamp.v, *m.Key, m.Value.v)
+		return invalidf("Invalid value %d for parameter '%stimestamp' supplied: metric '%s' (value=%s). Timestamp must be a nonnegative long (64-bit integer) ", m.Timestamp.v, prefix, *m.Key, appendPyFloat(nil, m.Value.v))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -87,6 +88,7 @@ type apiErr struct {
 	status int
 	code   string
 	msg    string
+	html   bool // answer with the framework's HTML error page instead
 }
 
 func (e *apiErr) Error() string { return e.code + ": " + e.msg }
@@ -121,11 +123,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+// errorClass is the error_class MLflow 3.1x adds to error bodies.
+func errorClass(code string) string {
+	switch code {
+	case codeNotFound:
+		return "RESOURCE_NOT_FOUND"
+	case codeBadRequest:
+		return codeInvalidParameter
+	}
+	return code
+}
+
 func writeError(w http.ResponseWriter, e *apiErr) {
+	if e.html {
+		writeHTMLError(w, e.status)
+		return
+	}
 	body, _ := json.Marshal(struct {
-		ErrorCode string `json:"error_code"`
-		Message   string `json:"message"`
-	}{e.code, e.msg})
+		ErrorCode  string `json:"error_code"`
+		Message    string `json:"message"`
+		SQLState   string `json:"sqlstate"`
+		ErrorClass string `json:"error_class"`
+	}{e.code, e.msg, "KAM00", errorClass(e.code)})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
@@ -147,7 +166,31 @@ func (f jfloat) MarshalJSON() ([]byte, error) {
 	case math.IsInf(v, -1):
 		return []byte(`"-Infinity"`), nil
 	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	return appendPyFloat(nil, v), nil
+}
+
+// appendPyFloat formats v as Python's repr(float), which the real server
+// uses for JSON doubles: "2.0", "0.5", "1e-05", "1.7976931348623157e+308".
+func appendPyFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(b, "nan"...)
+	case math.IsInf(v, 1):
+		return append(b, "inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-inf"...)
+	}
+	e := strconv.FormatFloat(v, 'e', -1, 64) // d[.ddd]e±XX
+	_, expStr, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expStr)
+	if exp < -4 || exp >= 16 {
+		return append(b, e...)
+	}
+	f := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.ContainsAny(f, ".") {
+		f += ".0"
+	}
+	return append(b, f...)
 }
 
 func (f *jfloat) UnmarshalJSON(b []byte) error {
@@ -272,11 +315,17 @@ func decodeBody(r *http.Request, v any) *apiErr {
 	dec := json.NewDecoder(&buf)
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			// The real server fails on bodies that are not JSON with its
+			// framework's HTML 500 page.
+			return &apiErr{status: http.StatusInternalServerError, code: codeInternal, msg: err.Error(), html: true}
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return invalidf("Invalid value for parameter '%s' supplied: %v", te.Field, err)
+			return invalidf("Invalid value for parameter '%s' supplied:  Hint: Value was of type '%s'. See the API docs for more information about request parameters.", te.Field, te.Value)
 		}
-		return invalidf("Malformed request: %v", err)
+		return invalidf("Invalid value supplied: %v. See the API docs for more information about request parameters.", err)
 	}
 	return nil
 }
@@ -308,6 +357,7 @@ type wExperiment struct {
 	LastUpdateTime   int64  `json:"last_update_time"`
 	CreationTime     int64  `json:"creation_time"`
 	Tags             []wTag `json:"tags,omitempty"`
+	Workspace        string `json:"workspace"`
 }
 
 type wRunInfo struct {
@@ -351,7 +401,7 @@ type wRun struct {
 	Info    wRunInfo   `json:"info"`
 	Data    wRunData   `json:"data"`
 	Inputs  wRunInputs `json:"inputs"`
-	Outputs struct{}   `json:"outputs"`
+	Outputs *struct{}  `json:"outputs,omitempty"` // absent in runs/create answers
 }
 
 type wModelVersion struct {
@@ -361,12 +411,12 @@ type wModelVersion struct {
 	LastUpdatedTimestamp int64    `json:"last_updated_timestamp"`
 	UserID               string   `json:"user_id,omitempty"`
 	CurrentStage         string   `json:"current_stage"`
-	Description          string   `json:"description,omitempty"`
+	Description          string   `json:"description"`
 	Source               string   `json:"source"`
 	RunID                string   `json:"run_id,omitempty"`
 	Status               string   `json:"status"`
 	Tags                 []wTag   `json:"tags,omitempty"`
-	RunLink              string   `json:"run_link,omitempty"`
+	RunLink              string   `json:"run_link"`
 	Aliases              []string `json:"aliases,omitempty"`
 }
 
