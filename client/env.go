@@ -85,7 +85,7 @@ func newFromEnv(getenv func(string) string, home string, opts []Option) (*Client
 		return nil, err
 	}
 	if err := s.retry.validate(); err != nil {
-		return nil, fmt.Errorf("client: MLFLOW_HTTP_REQUEST_* variables: %w", errors.Unwrap(err))
+		return nil, errors.New("client: MLFLOW_HTTP_REQUEST_* variables: " + strings.TrimPrefix(err.Error(), "client: retry policy: "))
 	}
 	if s.timeout, err = envSeconds(getenv, EnvRequestTimeout, defaultTimeout); err != nil {
 		return nil, err
