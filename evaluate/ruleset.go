@@ -76,40 +76,52 @@ func (rs RuleSet) Rule(metric string) (MetricRule, bool) {
 }
 
 // DriftSettings are the optional drift settings of a rule set. The drift
-// computation itself lives in this package's drift functions; DriftChecks turns
-// their results into Checks using these settings.
+// computation itself is CompareDataset and friends; Options turns these
+// settings into their options, and DriftChecks turns their results into Checks.
 type DriftSettings struct {
-	// Method is the drift method ("auto" chooses by type and sample size).
-	Method string `json:"method,omitempty"`
+	// Method forces a drift method; "" or "auto" keeps the default choice by
+	// column type and sample size.
+	Method Method `json:"method,omitempty"`
 	// Threshold overrides the method's default drift threshold.
 	Threshold *float64 `json:"threshold,omitempty"`
 	// ShareThreshold is the share of drifted features (0, 1] at which the
-	// dataset counts as drifted; nil means the drift functions' default.
+	// dataset counts as drifted; nil means DefaultDriftShare.
 	ShareThreshold *float64 `json:"share_threshold,omitempty"`
 	// Severity of a feature drift breach; empty means warning.
 	Severity Severity `json:"severity,omitempty"`
 	// DatasetSeverity of a dataset drift breach; empty means critical.
 	DatasetSeverity Severity `json:"dataset_severity,omitempty"`
-	// Features limits drift checks to these columns; empty means all.
+	// InsufficientData is the severity of a feature or dataset that could
+	// not be judged (too few values, column missing on one side); empty
+	// means such a check is reported as passed, with a message saying it
+	// was not judged.
+	InsufficientData Severity `json:"insufficient_data,omitempty"`
+	// Features limits the feature checks to these columns; empty means all.
+	// The dataset check always covers every column compared.
 	Features []string `json:"features,omitempty"`
 }
 
 // Validate reports the first problem with the settings as a *RuleError.
 func (d DriftSettings) Validate() error {
-	if d.Method != "" && strings.Trim(d.Method, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
-		return &RuleError{Field: "method", Msg: fmt.Sprintf("%q is not a method name", d.Method)}
+	if d.Method != "" && d.Method != "auto" && d.Method.Kind() == "" {
+		return &RuleError{Field: "method", Msg: fmt.Sprintf("must be auto, ks, chisquare, z, wasserstein, jensenshannon, psi or kl_div, not %q", string(d.Method))}
 	}
 	if t := d.Threshold; t != nil && (math.IsNaN(*t) || math.IsInf(*t, 0) || *t < 0) {
 		return &RuleError{Field: "threshold", Msg: fmt.Sprintf("must be a finite number >= 0, not %v", *t)}
 	}
+	if t := d.Threshold; t != nil && d.Method.Kind() == KindPValue && *t > 1 {
+		return &RuleError{Field: "threshold", Msg: fmt.Sprintf("is a p-value threshold for %s and must be at most 1, not %v", d.Method, *t)}
+	}
 	if s := d.ShareThreshold; s != nil && !(*s > 0 && *s <= 1) {
 		return &RuleError{Field: "share_threshold", Msg: fmt.Sprintf("must be in (0, 1], not %v", *s)}
 	}
-	if d.Severity != "" && !d.Severity.valid() {
-		return &RuleError{Field: "severity", Msg: fmt.Sprintf("must be warning or critical, not %q", string(d.Severity))}
-	}
-	if d.DatasetSeverity != "" && !d.DatasetSeverity.valid() {
-		return &RuleError{Field: "dataset_severity", Msg: fmt.Sprintf("must be warning or critical, not %q", string(d.DatasetSeverity))}
+	for _, f := range []struct {
+		name string
+		v    Severity
+	}{{"severity", d.Severity}, {"dataset_severity", d.DatasetSeverity}, {"insufficient_data", d.InsufficientData}} {
+		if f.v != "" && !f.v.valid() {
+			return &RuleError{Field: f.name, Msg: fmt.Sprintf("must be warning or critical, not %q", string(f.v))}
+		}
 	}
 	return nil
 }

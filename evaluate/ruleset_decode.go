@@ -363,16 +363,17 @@ func (d *fileDecoder) drift(dst *opt[*DriftSettings]) fieldFunc {
 		s := &DriftSettings{}
 		at := map[string]*node{}
 		var thr, share opt[*float64]
-		var sev, dsev opt[Severity]
+		var sev, dsev, insuf opt[Severity]
 		track := func(f fieldFunc) fieldFunc {
 			return func(k, v *node, path string) error { at[k.text] = v; return f(k, v, path) }
 		}
 		err := d.mapping(v, path, map[string]fieldFunc{
 			"method": track(func(_, v *node, path string) error {
-				var err error
-				s.Method, err = d.str(v, path)
+				m, err := d.str(v, path)
+				s.Method = Method(m)
 				return err
 			}),
+			"insufficient_data": track(optString(d, &insuf)),
 			"threshold":        track(d.optFloat(&thr)),
 			"share_threshold":  track(d.optFloat(&share)),
 			"severity":         track(optString(d, &sev)),
@@ -394,7 +395,7 @@ func (d *fileDecoder) drift(dst *opt[*DriftSettings]) fieldFunc {
 		if err != nil {
 			return err
 		}
-		s.Threshold, s.ShareThreshold, s.Severity, s.DatasetSeverity = thr.v, share.v, sev.v, dsev.v
+		s.Threshold, s.ShareThreshold, s.Severity, s.DatasetSeverity, s.InsufficientData = thr.v, share.v, sev.v, dsev.v, insuf.v
 		if err := s.Validate(); err != nil {
 			return d.relocate(err, v, at, path)
 		}
