@@ -374,10 +374,10 @@ func (d *fileDecoder) drift(dst *opt[*DriftSettings]) fieldFunc {
 				return err
 			}),
 			"insufficient_data": track(optString(d, &insuf)),
-			"threshold":        track(d.optFloat(&thr)),
-			"share_threshold":  track(d.optFloat(&share)),
-			"severity":         track(optString(d, &sev)),
-			"dataset_severity": track(optString(d, &dsev)),
+			"threshold":         track(d.optFloat(&thr)),
+			"share_threshold":   track(d.optFloat(&share)),
+			"severity":          track(optString(d, &sev)),
+			"dataset_severity":  track(optString(d, &dsev)),
 			"features": track(func(_, v *node, path string) error {
 				if v.kind != nSeq {
 					return d.fail(v, path, "must be a list of strings, not a %s", v.kind)
