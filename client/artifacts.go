@@ -389,14 +389,14 @@ func (c *Client) LogArtifactStream(ctx context.Context, runID, artifactPath stri
 // ListArtifacts returns one page of the direct children of path (relative to
 // the run's artifact root; "" lists the root). The MLflow proxy and local
 // roots answer in one page; S3 pages with ListObjectsV2 (pass NextPageToken
-// back as pageToken). A file path or a missing path yields no entries.
-// Safe for concurrent use.
-func (c *Client) ListArtifacts(ctx context.Context, runID, path, pageToken string) (*ArtifactsPage, error) {
+// back as pageToken). A file path or a missing path yields no entries. Of
+// opts only WithArtifactAWSConfig matters. Safe for concurrent use.
+func (c *Client) ListArtifacts(ctx context.Context, runID, path, pageToken string, opts ...ArtifactOption) (*ArtifactsPage, error) {
 	p, err := cleanArtifactPath(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := newArtifactSettings(nil)
+	st, err := newArtifactSettings(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -409,14 +409,14 @@ func (c *Client) ListArtifacts(ctx context.Context, runID, path, pageToken strin
 
 // ListArtifactsSeq yields every direct child of path across all pages; it
 // stops after the first error, which it yields. It is not recursive.
-func (c *Client) ListArtifactsSeq(ctx context.Context, runID, path string) iter.Seq2[ArtifactInfo, error] {
+func (c *Client) ListArtifactsSeq(ctx context.Context, runID, path string, opts ...ArtifactOption) iter.Seq2[ArtifactInfo, error] {
 	return func(yield func(ArtifactInfo, error) bool) {
 		p, err := cleanArtifactPath(path)
 		if err != nil {
 			yield(ArtifactInfo{}, err)
 			return
 		}
-		st, err := newArtifactSettings(nil)
+		st, err := newArtifactSettings(opts)
 		if err != nil {
 			yield(ArtifactInfo{}, err)
 			return

@@ -154,7 +154,12 @@ func (p *proxyStore) list(ctx context.Context, dir, _ string) (*ArtifactsPage, e
 	}
 	page := &ArtifactsPage{}
 	for _, f := range out.Files {
-		name := path.Base(f.Path)
+		// The server sends base names; anything else could place a
+		// download outside its directory.
+		name := f.Path
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+			return nil, &ArtifactPathError{Path: truncateForError(name), Reason: "listed entry is not a plain name"}
+		}
 		size := int64(f.FileSize)
 		if f.IsDir {
 			size = 0
