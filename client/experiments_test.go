@@ -74,14 +74,23 @@ func TestExperimentValidation(t *testing.T) {
 	c, _ := setup(t)
 	ctx := context.Background()
 	checks := map[string]error{
-		"empty name":       func() error { _, err := c.CreateExperiment(ctx, "", nil); return err }(),
-		"long name":        func() error { _, err := c.CreateExperiment(ctx, strings.Repeat("x", 501), nil); return err }(),
-		"long tag value":   func() error { _, err := c.CreateExperiment(ctx, "x", &ExperimentOptions{Tags: []Tag{{"k", strings.Repeat("v", 5001)}}}); return err }(),
+		"empty name": func() error { _, err := c.CreateExperiment(ctx, "", nil); return err }(),
+		"long name":  func() error { _, err := c.CreateExperiment(ctx, strings.Repeat("x", 501), nil); return err }(),
+		"long tag value": func() error {
+			_, err := c.CreateExperiment(ctx, "x", &ExperimentOptions{Tags: []Tag{{"k", strings.Repeat("v", 5001)}}})
+			return err
+		}(),
 		"bad id":           func() error { _, err := c.GetExperiment(ctx, "../1"); return err }(),
 		"set tag long key": c.SetExperimentTag(ctx, "1", strings.Repeat("k", 251), "v"),
-		"bad view type":    func() error { _, err := c.SearchExperiments(ctx, SearchExperimentsOptions{ViewType: "SOME"}); return err }(),
-		"max results":      func() error { _, err := c.SearchRuns(ctx, SearchRunsOptions{ExperimentIDs: []string{"1"}, MaxResults: 50001}); return err }(),
-		"no experiments":   func() error { _, err := c.SearchRuns(ctx, SearchRunsOptions{}); return err }(),
+		"bad view type": func() error {
+			_, err := c.SearchExperiments(ctx, SearchExperimentsOptions{ViewType: "SOME"})
+			return err
+		}(),
+		"max results": func() error {
+			_, err := c.SearchRuns(ctx, SearchRunsOptions{ExperimentIDs: []string{"1"}, MaxResults: 50001})
+			return err
+		}(),
+		"no experiments": func() error { _, err := c.SearchRuns(ctx, SearchRunsOptions{}); return err }(),
 	}
 	for name, err := range checks {
 		var ve *ValidationError
