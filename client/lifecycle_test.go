@@ -3,8 +3,8 @@ package client
 import (
 	"context"
 	"errors"
-	"os"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
