@@ -190,7 +190,7 @@ service_cmd() {
 			--backend-store-uri sqlite:///.stack/mlflow-a.db
 			--serve-artifacts --default-artifact-root mlflow-artifacts:/
 			--artifacts-destination "$STACK/mlartifacts"
-			--host $HOST --port $MLFLOW_A_PORT --workers 2
+			--host $HOST --port $MLFLOW_A_PORT --workers 1
 			--allowed-hosts "$mlflow_hosts"
 			--uvicorn-opts "--timeout-keep-alive 75")
 		STATE=("$STACK/mlflow-a.db" "$STACK/mlartifacts")
@@ -200,7 +200,7 @@ service_cmd() {
 			"$VENV/bin/mlflow" server
 			--backend-store-uri sqlite:///.stack/mlflow-b.db
 			--no-serve-artifacts --default-artifact-root s3://$BUCKET/
-			--host $HOST --port $MLFLOW_B_PORT --workers 2
+			--host $HOST --port $MLFLOW_B_PORT --workers 1
 			--allowed-hosts "$mlflow_hosts"
 			--uvicorn-opts "--timeout-keep-alive 75")
 		STATE=("$STACK/mlflow-b.db")
@@ -238,8 +238,9 @@ recorded_pid() {
 	printf '%s\n' "$pid"
 }
 
+# healthy NAME [SECONDS]: one health probe (generous timeout: CI boxes can be heavily loaded).
 healthy() {
-	curl -fsS -o /dev/null --max-time 3 "$(health_url "$1")" 2>/dev/null
+	curl -fsS -o /dev/null --max-time "${2:-5}" "$(health_url "$1")" 2>/dev/null
 }
 
 port_busy() {
@@ -310,10 +311,12 @@ stop_services() {
 stop_service() { stop_services "$1"; }
 
 # start_service NAME: reuse it when its recorded process is alive, healthy and started with the same
-# command line; otherwise (re)start it from a clean state. Sets STARTED=1 when it started it.
+# command line; otherwise (re)start it from a clean state. Sets LAUNCHED=1 when it launched a process,
+# and STARTED=1 when that service was not running before (see --record).
 start_service() {
-	local name=$1 pid sig argsf port
+	local name=$1 pid sig argsf port restart=0
 	STARTED=0
+	LAUNCHED=0
 	service_cmd "$name"
 	sig=$(printf '%q ' "${CMD[@]}")
 	argsf=$STACK/$name.args
@@ -325,6 +328,7 @@ start_service() {
 		fi
 		log "$name: recorded pid $pid is unhealthy or was started with other arguments; restarting"
 		stop_service "$name"
+		restart=1
 	fi
 	rm -f "$(pidfile "$name")" "$argsf"
 	if port_busy "$port"; then
@@ -338,7 +342,10 @@ start_service() {
 	pid=$!
 	printf '%s\n' "$pid" >"$(pidfile "$name")"
 	printf '%s\n' "$sig" >"$argsf"
-	STARTED=1
+	LAUNCHED=1
+	# A restart of a service that was already running (shared dev stack) is not "started by this
+	# call": `start --record` leaves it out, so `make test` does not stop it afterwards.
+	((restart)) || STARTED=1
 	log "$name: started pid $pid (log .stack/logs/$name.log)"
 }
 
@@ -401,7 +408,7 @@ cmd_start() {
 	# Launch everything, then wait: the mlflow servers take the longest (SQLite migrations).
 	for name in "${SERVICES[@]}"; do
 		start_service "$name"
-		if ((STARTED)); then started+=("$name"); fi
+		if ((LAUNCHED)); then started+=("$name"); fi
 		if [[ -n $record ]] && ((STARTED)); then printf '%s\n' "$name" >>"$record"; fi
 	done
 	for name in "${started[@]}"; do
@@ -441,7 +448,7 @@ cmd_status() {
 	local name pid state rc=0
 	for name in "${SERVICES[@]}"; do
 		if pid=$(recorded_pid "$name"); then
-			if healthy "$name"; then state=healthy; else state=UNHEALTHY; rc=1; fi
+			if healthy "$name" 10 || healthy "$name" 20; then state=healthy; else state=UNHEALTHY; rc=1; fi
 		else
 			pid=-
 			state=stopped

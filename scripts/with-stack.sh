@@ -32,11 +32,24 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+start=$SECONDS
 "$TS" start --record "$record" >"$envfile"
+echo "with-stack: stack up in $((SECONDS - start))s" >&2
 # shellcheck disable=SC1090
 source "$envfile"
+# The command runs in its own process group, in the background, so that a TERM/INT sent to this
+# script (CI cancel, Ctrl-C) is handled at once: the whole group is terminated, then the stack stops.
+setsid "$@" &
+child=$!
+on_signal() {
+	kill -s TERM -- "-$child" 2>/dev/null || kill -s TERM "$child" 2>/dev/null || true
+	wait "$child" 2>/dev/null || true
+	exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 set +e
-"$@"
+wait "$child"
 rc=$?
 set -e
 if ! "$TS" status >&2; then
