@@ -199,9 +199,14 @@ func ksExact(n1, n2, g int, d float64, alt Alternative) (bool, float64, float64)
 				prob *= float64(n1-j) / (float64(n1) + float64(j) + 1)
 			}
 		} else {
-			paths := ksCountPathsOutside(n1, n2, g, int(h))
+			// SciPy fails over to asymp when C(n1+n2, n1) overflows; check
+			// that before the O(n²) path count.
 			bin := binomFloat(float64(n1+n2), float64(n1))
-			if math.IsInf(bin, 0) || math.IsNaN(paths) || math.IsInf(paths, 0) || paths > bin {
+			if math.IsInf(bin, 0) {
+				return false, d, math.NaN()
+			}
+			paths := ksCountPathsOutside(n1, n2, g, int(h))
+			if math.IsNaN(paths) || math.IsInf(paths, 0) || paths > bin {
 				return false, d, math.NaN()
 			}
 			prob = paths / bin
