@@ -32,7 +32,7 @@ BUCKET=mlwatch-artifacts
 TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:mlwatch-alerts
 
 SERVICES=(moto mlflow-a mlflow-b alertmanager prometheus)
-APT_PACKAGES=(prometheus prometheus-alertmanager python3-scipy python3-numpy python3-venv curl ca-certificates procps)
+APT_PACKAGES=(prometheus prometheus-alertmanager python3-scipy python3-numpy python3-venv curl ca-certificates procps gcc libc6-dev)
 STOP_WAIT=${MLWATCH_STACK_STOP_WAIT:-15}       # seconds between TERM and KILL
 START_WAIT=${MLWATCH_STACK_START_WAIT:-180}    # seconds a service may take to become healthy
 
@@ -90,7 +90,7 @@ install_packages() {
 	if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
 		log "missing Debian packages: ${missing[*]}"
 		log "run as root, then re-run this command:"
-		printf '  sudo sh -c %q\n' "$cmd" >&2
+		printf "  sudo sh -c '%s'\n" "$cmd" >&2
 		exit 1
 	fi
 	log "installing ${missing[*]}"
