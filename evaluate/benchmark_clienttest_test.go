@@ -49,9 +49,23 @@ func seedRun(t testing.TB, c *client.Client, expID string, start int64, status c
 
 func TestResolveBenchmarkOnFake(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	_, c := clienttest.NewServer(t)
-	exp, err := c.GetOrCreateExperiment(ctx, "churn-benchmarks", nil)
+	checkResolveBenchmark(t, c, "")
+}
+
+func TestLogOutcomeOnFake(t *testing.T) {
+	t.Parallel()
+	_, c := clienttest.NewServer(t)
+	checkLogOutcome(t, c, "0")
+}
+
+// checkResolveBenchmark is the benchmark selection contract, run against the
+// fake here and against a real MLflow server in the integration tests; suffix
+// makes experiment and model names unique on a shared server.
+func checkResolveBenchmark(t *testing.T, c *client.Client, suffix string) {
+	ctx := context.Background()
+	expName, modelName := "churn-benchmarks"+suffix, "churn-DE"+suffix
+	exp, err := c.GetOrCreateExperiment(ctx, expName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,14 +77,18 @@ func TestResolveBenchmarkOnFake(t *testing.T) {
 	seedRun(t, c, exp.ID, 4000, client.RunFailed, de, map[string]float64{"auc": 0.1})
 	seedRun(t, c, exp.ID, 5000, client.RunFinished, map[string]string{"model": "churn", "country": "FR"}, map[string]float64{"auc": 0.9})
 	cand := seedRun(t, c, exp.ID, 6000, client.RunFinished, de, map[string]float64{"auc": 0.71})
-	if err := c.CreateRegisteredModel(ctx, "churn-DE"); err != nil {
+	if err := c.CreateRegisteredModel(ctx, modelName); err != nil {
 		t.Fatal(err)
 	}
-	mv, err := c.CreateModelVersion(ctx, "churn-DE", "models:/m", old)
+	oldRun, err := c.GetRun(ctx, old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetModelVersionAlias(ctx, "churn-DE", "champion", mv.Version); err != nil {
+	mv, err := c.CreateModelVersion(ctx, modelName, oldRun.Info.ArtifactURI+"/model", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetModelVersionAlias(ctx, modelName, "champion", mv.Version); err != nil {
 		t.Fatal(err)
 	}
 	filter := "tags.model = 'churn' and tags.country = 'DE'"
@@ -81,9 +99,9 @@ func TestResolveBenchmarkOnFake(t *testing.T) {
 		wantAUC float64
 	}{
 		{"explicit", evaluate.BenchmarkSpec{Kind: evaluate.SourceRun, RunID: mid}, mid, 0.74},
-		{"latest finished, not failed, not FR, not the candidate", evaluate.BenchmarkSpec{Kind: evaluate.SourceLatestFinished, Experiment: "churn-benchmarks", Filter: filter}, latest, 0.76},
-		{"champion", evaluate.BenchmarkSpec{Kind: evaluate.SourceChampion, RegisteredModel: "churn-DE", Alias: "champion"}, old, 0.70},
-		{"rolling median of passed runs", evaluate.BenchmarkSpec{Kind: evaluate.SourceRollingMedian, Experiment: "churn-benchmarks", Filter: filter, LastN: 5}, "", 0.72},
+		{"latest finished, not failed, not FR, not the candidate", evaluate.BenchmarkSpec{Kind: evaluate.SourceLatestFinished, Experiment: expName, Filter: filter}, latest, 0.76},
+		{"champion", evaluate.BenchmarkSpec{Kind: evaluate.SourceChampion, RegisteredModel: modelName, Alias: "champion"}, old, 0.70},
+		{"rolling median of passed runs", evaluate.BenchmarkSpec{Kind: evaluate.SourceRollingMedian, Experiment: expName, Filter: filter, LastN: 5}, "", 0.72},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,11 +123,10 @@ func TestResolveBenchmarkOnFake(t *testing.T) {
 	}
 }
 
-func TestLogOutcomeOnFake(t *testing.T) {
-	t.Parallel()
+// checkLogOutcome is the outcome logging contract (tags, uploaded report).
+func checkLogOutcome(t *testing.T, c *client.Client, expID string) {
 	ctx := context.Background()
-	_, c := clienttest.NewServer(t)
-	cand := seedRun(t, c, "0", 1000, client.RunFinished, nil, map[string]float64{"auc": 0.6, "loss": 0.2})
+	cand := seedRun(t, c, expID, 1000, client.RunFinished, nil, map[string]float64{"auc": 0.6, "loss": 0.2})
 	rules := evaluate.RuleSet{Rules: []evaluate.MetricRule{
 		{Metric: "auc", Direction: evaluate.HigherIsBetter, Threshold: ptr(0.7)},
 		{Metric: "loss", Direction: evaluate.LowerIsBetter, Threshold: ptr(0.5)},
