@@ -453,7 +453,8 @@ func parseErrorBody(status int, contentType string, data []byte, method, path st
 
 // htmlTitle returns the <title> (or first <h1>) of an HTML page, or "".
 func htmlTitle(s string) string {
-	low := strings.ToLower(s)
+	low := asciiLower(s) // same byte offsets as s, unlike strings.ToLower
+
 	for _, tag := range []string{"title", "h1"} {
 		i := strings.Index(low, "<"+tag)
 		if i < 0 {
@@ -471,6 +472,17 @@ func htmlTitle(s string) string {
 		return strings.TrimSpace(s[start : start+k])
 	}
 	return ""
+}
+
+// asciiLower lowercases A-Z only, keeping every byte offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // oneLine collapses whitespace (newlines included) and cuts s to n runes.
