@@ -7,44 +7,71 @@ import (
 	"slices"
 )
 
-// pairwiseSum returns the sum of n terms, produced in index order by term,
-// in the order numpy's pairwise summation (np.sum on a contiguous float64
-// array) adds them, so sums match numpy to the last bit or close to it.
-func pairwiseSum(n int, term func() float64) float64 {
-	if n < 8 {
-		res := 0.0
-		for i := 0; i < n; i++ {
-			res += term()
-		}
-		return res
-	}
+// pairwiseSum returns the sum of n terms in the order numpy's pairwise
+// summation (np.sum on a contiguous float64 array) adds them, so sums match
+// numpy to the last bit or close to it. fill is called with consecutive
+// blocks of at most 128 slots and must write the next terms, in index
+// order, into them.
+func pairwiseSum(n int, fill func(dst []float64)) float64 {
+	var buf [128]float64
+	return pairwiseRec(n, fill, &buf)
+}
+
+func pairwiseRec(n int, fill func(dst []float64), buf *[128]float64) float64 {
 	if n <= 128 {
-		var r [8]float64
-		for j := range r {
-			r[j] = term()
-		}
-		i := 8
-		for ; i < n-(n%8); i += 8 {
-			for j := range r {
-				r[j] += term()
-			}
-		}
-		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			res += term()
-		}
-		return res
+		a := buf[:n]
+		fill(a)
+		return pairwiseLeaf(a)
 	}
 	n2 := n / 2
 	n2 -= n2 % 8
-	left := pairwiseSum(n2, term)
-	return left + pairwiseSum(n-n2, term)
+	left := pairwiseRec(n2, fill, buf)
+	return left + pairwiseRec(n-n2, fill, buf)
+}
+
+// pairwiseLeaf is numpy's pairwise_sum for n <= 128.
+func pairwiseLeaf(a []float64) float64 {
+	n := len(a)
+	if n < 8 {
+		res := 0.0
+		for _, v := range a {
+			res += v
+		}
+		return res
+	}
+	r0, r1, r2, r3, r4, r5, r6, r7 := a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+	i := 8
+	for ; i < n-(n%8); i += 8 {
+		b := a[i : i+8 : i+8]
+		r0 += b[0]
+		r1 += b[1]
+		r2 += b[2]
+		r3 += b[3]
+		r4 += b[4]
+		r5 += b[5]
+		r6 += b[6]
+		r7 += b[7]
+	}
+	res := ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+	for ; i < n; i++ {
+		res += a[i]
+	}
+	return res
+}
+
+// seqFill adapts a one-term-at-a-time generator to pairwiseSum.
+func seqFill(term func() float64) func(dst []float64) {
+	return func(dst []float64) {
+		for i := range dst {
+			dst[i] = term()
+		}
+	}
 }
 
 // npSum is np.sum(x) for a float64 slice.
 func npSum(x []float64) float64 {
 	i := 0
-	return pairwiseSum(len(x), func() float64 { v := x[i]; i++; return v })
+	return pairwiseSum(len(x), func(dst []float64) { i += copy(dst, x[i:]) })
 }
 
 // npStd is np.std(x) (ddof=0) as numpy computes it.
@@ -52,7 +79,13 @@ func npStd(x []float64) float64 {
 	n := float64(len(x))
 	mean := npSum(x) / n
 	i := 0
-	ss := pairwiseSum(len(x), func() float64 { d := x[i] - mean; i++; return d * d })
+	ss := pairwiseSum(len(x), func(dst []float64) {
+		for k := range dst {
+			d := x[i+k] - mean
+			dst[k] = d * d
+		}
+		i += len(dst)
+	})
 	return math.Sqrt(ss / n)
 }
 
@@ -165,21 +198,24 @@ func cdfDistance(p int, u, v weightedSorted) float64 {
 		return v.x[pv-1]
 	}
 	cur := next()
-	s := pairwiseSum(nAll-1, func() float64 {
-		for cu < len(u.x) && u.x[cu] <= cur {
-			cu++
+	s := pairwiseSum(nAll-1, func(dst []float64) {
+		for k := range dst {
+			for cu < len(u.x) && u.x[cu] <= cur {
+				cu++
+			}
+			for cv < len(v.x) && v.x[cv] <= cur {
+				cv++
+			}
+			nxt := next()
+			delta := nxt - cur
+			cur = nxt
+			d := u.cdfAt(cu) - v.cdfAt(cv)
+			if p == 1 {
+				dst[k] = math.Abs(d) * delta
+			} else {
+				dst[k] = d * d * delta
+			}
 		}
-		for cv < len(v.x) && v.x[cv] <= cur {
-			cv++
-		}
-		nxt := next()
-		delta := nxt - cur
-		cur = nxt
-		d := u.cdfAt(cu) - v.cdfAt(cv)
-		if p == 1 {
-			return math.Abs(d) * delta
-		}
-		return d * d * delta
 	})
 	if p == 1 {
 		return s
@@ -262,9 +298,9 @@ func jensenShannon(p, q []float64, base float64) float64 {
 		m[i] = (pn[i] + qn[i]) / 2
 	}
 	i := 0
-	left := pairwiseSum(len(pn), func() float64 { r := relEntr(pn[i], m[i]); i++; return r })
+	left := pairwiseSum(len(pn), seqFill(func() float64 { r := relEntr(pn[i], m[i]); i++; return r }))
 	i = 0
-	right := pairwiseSum(len(qn), func() float64 { r := relEntr(qn[i], m[i]); i++; return r })
+	right := pairwiseSum(len(qn), seqFill(func() float64 { r := relEntr(qn[i], m[i]); i++; return r }))
 	js := left + right
 	if base != math.E {
 		js /= math.Log(base)
@@ -289,7 +325,7 @@ func KLDivergence(p, q []float64, base float64) (float64, error) {
 func klDivergence(p, q []float64, base float64) float64 {
 	pn, qn := normalized(p), normalized(q)
 	i := 0
-	s := pairwiseSum(len(pn), func() float64 { r := relEntr(pn[i], qn[i]); i++; return r })
+	s := pairwiseSum(len(pn), seqFill(func() float64 { r := relEntr(pn[i], qn[i]); i++; return r }))
 	if base != math.E {
 		s /= math.Log(base)
 	}
@@ -310,11 +346,11 @@ func PSI(ref, cur []float64) (float64, error) {
 
 func psi(r, c []float64) float64 {
 	i := 0
-	return pairwiseSum(len(r), func() float64 {
+	return pairwiseSum(len(r), seqFill(func() float64 {
 		v := (r[i] - c[i]) * math.Log(r[i]/c[i])
 		i++
 		return v
-	})
+	}))
 }
 
 // FillZeros returns a copy of the proportions p with every zero replaced
@@ -389,7 +425,7 @@ func chiSquare(obs, exp []float64) ChiSquareResult {
 		return ChiSquareResult{Statistic: 0, PValue: 1, DOF: 0}
 	}
 	i := 0
-	stat := pairwiseSum(k, func() float64 {
+	stat := pairwiseSum(k, seqFill(func() float64 {
 		o, e := obs[i], exp[i]
 		i++
 		if e == 0 {
@@ -400,7 +436,7 @@ func chiSquare(obs, exp []float64) ChiSquareResult {
 		}
 		d := o - e
 		return d * d / e
-	})
+	}))
 	return ChiSquareResult{Statistic: stat, PValue: chi2SF(stat, float64(k-1)), DOF: k - 1}
 }
 

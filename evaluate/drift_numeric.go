@@ -76,7 +76,7 @@ func finiteSorted(x []float64) ([]float64, int) {
 			s = append(s, v)
 		}
 	}
-	slices.Sort(s)
+	sortFloats(s)
 	return s, len(x) - len(s)
 }
 
@@ -130,7 +130,66 @@ func CompareNumeric(ref, cur []float64, opts ...DriftOption) (FeatureDrift, erro
 	if err != nil {
 		return FeatureDrift{}, err
 	}
-	return newNumericReference(ref, c).compare(cur, c)
+	r, cs, dropped := prepareNumeric(ref, cur, c)
+	return r.compareSorted(cs, dropped, c)
+}
+
+// prepareNumeric builds the reference and sorts the current sample
+// concurrently.
+func prepareNumeric(ref, cur []float64, c driftConfig) (*NumericReference, []float64, int) {
+	var r *NumericReference
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r = newNumericReference(ref, c)
+	}()
+	cs, dropped := finiteSorted(cur)
+	<-done
+	return r, cs, dropped
+}
+
+// CompareNumericMethods runs several drift methods on the same pair of
+// numeric samples, sorting each sample once, and returns one result per
+// method in the order given. An empty methods list means
+// {MethodKS, MethodWasserstein, MethodPSI}. A [WithMethod] option is
+// ignored. Errors and input handling are those of [CompareNumeric].
+func CompareNumericMethods(ref, cur []float64, methods []Method, opts ...DriftOption) ([]FeatureDrift, error) {
+	c, err := newDriftConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	r, cs, dropped := prepareNumeric(ref, cur, c)
+	return r.compareMethods(cs, dropped, methods, c)
+}
+
+// CompareMethods is [CompareNumericMethods] against a stored reference.
+func (r *NumericReference) CompareMethods(cur []float64, methods []Method, opts ...DriftOption) ([]FeatureDrift, error) {
+	c, err := newDriftConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	cs, dropped := finiteSorted(cur)
+	return r.compareMethods(cs, dropped, methods, c)
+}
+
+func (r *NumericReference) compareMethods(cs []float64, dropped int, methods []Method, c driftConfig) ([]FeatureDrift, error) {
+	if len(methods) == 0 {
+		methods = []Method{MethodKS, MethodWasserstein, MethodPSI}
+	}
+	out := make([]FeatureDrift, 0, len(methods))
+	for _, m := range methods {
+		if m.Kind() == "" {
+			return nil, optErr("drift method %q", m)
+		}
+		mc := c
+		mc.method = m
+		fd, err := r.compareSorted(cs, dropped, mc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fd)
+	}
+	return out, nil
 }
 
 // Compare compares a current numeric sample with the reference; see
