@@ -41,7 +41,7 @@ func artReachable(t testing.TB, uri string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, uri+"/health", nil)
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := (&http.Transport{}).RoundTrip(req)
 	if err != nil {
 		t.Fatalf("mlflow at %s unreachable: %v", uri, err)
 	}

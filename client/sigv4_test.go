@@ -152,7 +152,7 @@ func TestStripCrossOriginAuth(t *testing.T) {
 				http.Redirect(w, r, to, http.StatusTemporaryRedirect)
 			}))
 			defer redirector.Close()
-			hc := &http.Client{CheckRedirect: stripCrossOriginAuth(nil)}
+			hc := &http.Client{Transport: &http.Transport{}, CheckRedirect: stripCrossOriginAuth(nil)}
 			req, _ := http.NewRequest(http.MethodGet, redirector.URL+"/api/2.0/mlflow-artifacts/artifacts/x", nil)
 			req.Header.Set("x-sm-mlflow-app-arn", "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/x")
 			if err := sigTestSigner(t).SignRequest(context.Background(), req, nil); err != nil {
