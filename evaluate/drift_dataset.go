@@ -364,16 +364,24 @@ func SplitFrame(f Frame, column string) (map[string]Frame, error) {
 }
 
 type datasetDriftJSON struct {
-	datasetDriftAlias
-	DriftShare          jsonFloat `json:"drift_share"`
-	DriftShareThreshold jsonFloat `json:"drift_share_threshold"`
+	Segment             string         `json:"segment,omitempty"`
+	Features            []FeatureDrift `json:"features"`
+	Judged              int            `json:"judged"`
+	Drifted             int            `json:"drifted"`
+	DriftShare          jsonFloat      `json:"drift_share"`
+	DriftShareThreshold jsonFloat      `json:"drift_share_threshold"`
+	DatasetDrifted      bool           `json:"dataset_drifted"`
+	Status              DriftStatus    `json:"status"`
+	Message             string         `json:"message"`
 }
-
-type datasetDriftAlias DatasetDrift
 
 // MarshalJSON encodes d with a NaN drift share as "NaN".
 func (d DatasetDrift) MarshalJSON() ([]byte, error) {
-	return json.Marshal(datasetDriftJSON{datasetDriftAlias(d), jsonFloat(d.DriftShare), jsonFloat(d.DriftShareThreshold)})
+	return json.Marshal(datasetDriftJSON{
+		Segment: d.Segment, Features: d.Features, Judged: d.Judged, Drifted: d.Drifted,
+		DriftShare: jsonFloat(d.DriftShare), DriftShareThreshold: jsonFloat(d.DriftShareThreshold),
+		DatasetDrifted: d.DatasetDrifted, Status: d.Status, Message: d.Message,
+	})
 }
 
 // UnmarshalJSON decodes what MarshalJSON writes.
@@ -382,7 +390,10 @@ func (d *DatasetDrift) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("evaluate: dataset drift: %w", err)
 	}
-	*d = DatasetDrift(j.datasetDriftAlias)
-	d.DriftShare, d.DriftShareThreshold = float64(j.DriftShare), float64(j.DriftShareThreshold)
+	*d = DatasetDrift{
+		Segment: j.Segment, Features: j.Features, Judged: j.Judged, Drifted: j.Drifted,
+		DriftShare: float64(j.DriftShare), DriftShareThreshold: float64(j.DriftShareThreshold),
+		DatasetDrifted: j.DatasetDrifted, Status: j.Status, Message: j.Message,
+	}
 	return nil
 }

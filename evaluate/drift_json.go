@@ -51,25 +51,42 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// featureDriftJSON mirrors FeatureDrift with NaN-safe floats.
+// featureDriftJSON mirrors FeatureDrift field by field, in the same order,
+// with NaN-safe floats.
 type featureDriftJSON struct {
-	featureDriftAlias
-	Score     jsonFloat `json:"score"`
-	Statistic jsonFloat `json:"statistic"`
-	PValue    jsonFloat `json:"p_value"`
-	Threshold jsonFloat `json:"threshold"`
+	Feature     string      `json:"feature"`
+	Segment     string      `json:"segment,omitempty"`
+	Type        ColumnType  `json:"type"`
+	Method      Method      `json:"method"`
+	Kind        ScoreKind   `json:"kind"`
+	Score       jsonFloat   `json:"score"`
+	Statistic   jsonFloat   `json:"statistic"`
+	PValue      jsonFloat   `json:"p_value"`
+	Threshold   jsonFloat   `json:"threshold"`
+	Rule        string      `json:"rule"`
+	Drifted     bool        `json:"drifted"`
+	Status      DriftStatus `json:"status"`
+	RefN        int         `json:"ref_n"`
+	CurN        int         `json:"cur_n"`
+	RefDropped  int         `json:"ref_dropped"`
+	CurDropped  int         `json:"cur_dropped"`
+	Bins        string      `json:"bins,omitempty"`
+	ZeroFill    string      `json:"zero_fill,omitempty"`
+	LogBase     string      `json:"log_base,omitempty"`
+	Detail      string      `json:"detail,omitempty"`
+	Approximate bool        `json:"approximate,omitempty"`
+	Message     string      `json:"message"`
 }
-
-type featureDriftAlias FeatureDrift
 
 // MarshalJSON encodes d with NaN and ±Inf floats as strings.
 func (d FeatureDrift) MarshalJSON() ([]byte, error) {
 	return json.Marshal(featureDriftJSON{
-		featureDriftAlias: featureDriftAlias(d),
-		Score:             jsonFloat(d.Score),
-		Statistic:         jsonFloat(d.Statistic),
-		PValue:            jsonFloat(d.PValue),
-		Threshold:         jsonFloat(d.Threshold),
+		Feature: d.Feature, Segment: d.Segment, Type: d.Type, Method: d.Method, Kind: d.Kind,
+		Score: jsonFloat(d.Score), Statistic: jsonFloat(d.Statistic), PValue: jsonFloat(d.PValue),
+		Threshold: jsonFloat(d.Threshold), Rule: d.Rule, Drifted: d.Drifted, Status: d.Status,
+		RefN: d.RefN, CurN: d.CurN, RefDropped: d.RefDropped, CurDropped: d.CurDropped,
+		Bins: d.Bins, ZeroFill: d.ZeroFill, LogBase: d.LogBase, Detail: d.Detail,
+		Approximate: d.Approximate, Message: d.Message,
 	})
 }
 
@@ -79,7 +96,13 @@ func (d *FeatureDrift) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("evaluate: feature drift: %w", err)
 	}
-	*d = FeatureDrift(j.featureDriftAlias)
-	d.Score, d.Statistic, d.PValue, d.Threshold = float64(j.Score), float64(j.Statistic), float64(j.PValue), float64(j.Threshold)
+	*d = FeatureDrift{
+		Feature: j.Feature, Segment: j.Segment, Type: j.Type, Method: j.Method, Kind: j.Kind,
+		Score: float64(j.Score), Statistic: float64(j.Statistic), PValue: float64(j.PValue),
+		Threshold: float64(j.Threshold), Rule: j.Rule, Drifted: j.Drifted, Status: j.Status,
+		RefN: j.RefN, CurN: j.CurN, RefDropped: j.RefDropped, CurDropped: j.CurDropped,
+		Bins: j.Bins, ZeroFill: j.ZeroFill, LogBase: j.LogBase, Detail: j.Detail,
+		Approximate: j.Approximate, Message: j.Message,
+	}
 	return nil
 }
