@@ -7,7 +7,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/s2"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -69,7 +69,7 @@ func (e *Encoder) Encode(series []Series) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.compressed = snappy.Encode(e.compressed[:cap(e.compressed)], raw)
+	e.compressed = s2.EncodeSnappy(e.compressed[:cap(e.compressed)], raw)
 	return e.compressed, nil
 }
 
@@ -85,24 +85,24 @@ func (e *Encoder) marshal(series []Series) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(seriesSize(labels, s.Samples)))
+		b = append(b, tagSeries)
+		b = appendVarint(b, uint64(seriesSize(labels, s.Samples)))
 		for _, l := range labels {
-			b = protowire.AppendTag(b, 1, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(labelSize(l)))
-			b = appendString(b, 1, l.Name)
-			b = appendString(b, 2, l.Value)
+			b = append(b, tagLabel)
+			b = appendVarint(b, uint64(labelSize(l)))
+			b = appendString(b, tagLabelName, l.Name)
+			b = appendString(b, tagLabelValue, l.Value)
 		}
 		for _, smp := range s.Samples {
-			b = protowire.AppendTag(b, 2, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(sampleSize(smp)))
+			b = append(b, tagSample)
+			b = appendVarint(b, uint64(sampleSize(smp)))
 			if smp.Value != 0 {
-				b = protowire.AppendTag(b, 1, protowire.Fixed64Type)
+				b = append(b, tagSampleValue)
 				b = protowire.AppendFixed64(b, math.Float64bits(smp.Value))
 			}
 			if smp.Timestamp != 0 {
-				b = protowire.AppendTag(b, 2, protowire.VarintType)
-				b = protowire.AppendVarint(b, uint64(smp.Timestamp))
+				b = append(b, tagSampleTimestamp)
+				b = appendVarint(b, uint64(smp.Timestamp))
 			}
 		}
 	}
@@ -196,13 +196,46 @@ func validLabelName(s string) bool {
 // Sizes follow proto3 rules as gogo-generated prompb does: zero scalars and
 // empty strings are omitted, so the output is byte-identical to prompb.
 
+// Field tags (field number << 3 | wire type), all single bytes.
+const (
+	tagSeries          = 1<<3 | byte(protowire.BytesType)   // WriteRequest.timeseries
+	tagLabel           = 1<<3 | byte(protowire.BytesType)   // TimeSeries.labels
+	tagSample          = 2<<3 | byte(protowire.BytesType)   // TimeSeries.samples
+	tagLabelName       = 1<<3 | byte(protowire.BytesType)   // Label.name
+	tagLabelValue      = 2<<3 | byte(protowire.BytesType)   // Label.value
+	tagSampleValue     = 1<<3 | byte(protowire.Fixed64Type) // Sample.value
+	tagSampleTimestamp = 2<<3 | byte(protowire.VarintType)  // Sample.timestamp
+)
+
+// varintLen is protowire.SizeVarint with a fast path for small values.
+func varintLen(x uint64) int {
+	if x < 1<<7 {
+		return 1
+	}
+	if x < 1<<14 {
+		return 2
+	}
+	return protowire.SizeVarint(x)
+}
+
+// appendVarint is protowire.AppendVarint with fast paths for small values.
+func appendVarint(b []byte, x uint64) []byte {
+	if x < 1<<7 {
+		return append(b, byte(x))
+	}
+	if x < 1<<14 {
+		return append(b, byte(x)|0x80, byte(x>>7))
+	}
+	return protowire.AppendVarint(b, x)
+}
+
 func labelSize(l Label) int {
 	n := 0
 	if l.Name != "" {
-		n += 1 + protowire.SizeBytes(len(l.Name))
+		n += 1 + varintLen(uint64(len(l.Name))) + len(l.Name)
 	}
 	if l.Value != "" {
-		n += 1 + protowire.SizeBytes(len(l.Value))
+		n += 1 + varintLen(uint64(len(l.Value))) + len(l.Value)
 	}
 	return n
 }
@@ -213,7 +246,7 @@ func sampleSize(s Sample) int {
 		n += 1 + 8
 	}
 	if s.Timestamp != 0 {
-		n += 1 + protowire.SizeVarint(uint64(s.Timestamp))
+		n += 1 + varintLen(uint64(s.Timestamp))
 	}
 	return n
 }
@@ -221,18 +254,21 @@ func sampleSize(s Sample) int {
 func seriesSize(labels []Label, samples []Sample) int {
 	n := 0
 	for _, l := range labels {
-		n += 1 + protowire.SizeBytes(labelSize(l))
+		ls := labelSize(l)
+		n += 1 + varintLen(uint64(ls)) + ls
 	}
 	for _, s := range samples {
-		n += 1 + protowire.SizeBytes(sampleSize(s))
+		ss := sampleSize(s)
+		n += 1 + varintLen(uint64(ss)) + ss
 	}
 	return n
 }
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
+func appendString(b []byte, tag byte, s string) []byte {
 	if s == "" {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
+	b = append(b, tag)
+	b = appendVarint(b, uint64(len(s)))
+	return append(b, s...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/klauspost/compress/snappy"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func TestEncodeRoundTrip(t *testing.T) {
@@ -241,4 +242,16 @@ func benchSeries(n int) []Series {
 		out[i] = Series{Labels: labels, Samples: []Sample{{1, 1700000000000 + int64(i)}}}
 	}
 	return out
+}
+
+func TestVarintFastPaths(t *testing.T) {
+	t.Parallel()
+	for _, x := range []uint64{0, 1, 127, 128, 200, 16383, 16384, 1 << 21, 1<<63 + 5, 1763870400123} {
+		if got, want := appendVarint(nil, x), protowire.AppendVarint(nil, x); !bytes.Equal(got, want) {
+			t.Errorf("appendVarint(%d) = %x, want %x", x, got, want)
+		}
+		if got, want := varintLen(x), protowire.SizeVarint(x); got != want {
+			t.Errorf("varintLen(%d) = %d, want %d", x, got, want)
+		}
+	}
 }
