@@ -52,7 +52,11 @@ type Sink struct {
 	SQS      *sqs.Client
 	TopicARN string
 	QueueURL string
-	subARN   string
+	// Poll, when positive, switches Receive to short polling every Poll
+	// (precise arrival times for latency measurements) instead of 1 s long
+	// polls.
+	Poll   time.Duration
+	subARN string
 }
 
 // New creates the topic named topicName (idempotent), a queue named
@@ -99,7 +103,7 @@ func (s *Sink) Receive(ctx context.Context, wait time.Duration, min int) ([]Enve
 	for {
 		remaining := time.Until(deadline)
 		waitSec := int32(0)
-		if remaining >= time.Second {
+		if remaining >= time.Second && s.Poll <= 0 {
 			waitSec = 1
 		}
 		resp, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: waitSec})
@@ -125,7 +129,7 @@ func (s *Sink) Receive(ctx context.Context, wait time.Duration, min int) ([]Enve
 			select {
 			case <-ctx.Done():
 				return out, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(max(s.Poll, 20*time.Millisecond)):
 			}
 		}
 	}
