@@ -57,8 +57,11 @@
 // # Remote write
 //
 // Encoder writes remote-write 1.0 WriteRequest protobuf with protowire (the
-// bytes are those gogo-generated prompb writes) and compresses it with the
-// snappy block format. Labels are validated against the spec's regular
+// bytes are those gogo-generated prompb writes) and compresses it in the
+// snappy block format (never the framed format) with klauspost/compress's
+// s2.EncodeSnappy: Snappy-compatible output, about a third less CPU than
+// snappy.Encode's "better" mode, which compresses breach batches only
+// slightly smaller. An Encoder reuses its buffers: no allocations per call. Labels are validated against the spec's regular
 // expressions, duplicates and empty values are rejected, at most 70 labels
 // (AMP's limit) are allowed, and labels are sorted. Requests carry
 // Content-Encoding: snappy, Content-Type: application/x-protobuf,

@@ -53,8 +53,8 @@ type Encoder struct {
 	scratch    []Label
 }
 
-// Encode validates series and returns the snappy block-compressed
-// WriteRequest. The returned slice aliases the Encoder's buffer and is valid
+// Encode validates series and returns the WriteRequest compressed in the
+// snappy block format (s2.EncodeSnappy; any snappy decoder reads it). The returned slice aliases the Encoder's buffer and is valid
 // until the next call. series is not modified: labels that are not sorted by
 // name are sorted in a private copy.
 //
