@@ -112,7 +112,7 @@ func (s *Server) createExperiment(w http.ResponseWriter, r *http.Request) *apiEr
 	s.lock()
 	defer s.mu.Unlock()
 	if _, dup := s.expByName[*req.Name]; dup {
-		return errf(codeAlreadyExists, "Experiment(name=%s) already exists. Error: (clienttest) UNIQUE constraint failed: experiments.name", *req.Name)
+		return errf(codeAlreadyExists, "Experiment(name=%s) already exists. Error: (clienttest IntegrityError) UNIQUE constraint failed: experiments.workspace, experiments.name", *req.Name)
 	}
 	id := strconv.Itoa(s.nextExpID)
 	s.nextExpID++
@@ -305,7 +305,7 @@ func (s *Server) updateExperiment(w http.ResponseWriter, r *http.Request) *apiEr
 	if other, dup := s.expByName[*req.NewName]; dup && other != e {
 		// The SQL store does not check first; the database's unique
 		// constraint fails and the answer is BAD_REQUEST.
-		return errf(codeBadRequest, "(clienttest) UNIQUE constraint failed: experiments.workspace, experiments.name")
+		return errf(codeBadRequest, "(clienttest IntegrityError) UNIQUE constraint failed: experiments.workspace, experiments.name")
 	}
 	delete(s.expByName, e.name)
 	e.name = *req.NewName

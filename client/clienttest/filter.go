@@ -21,16 +21,22 @@ type clause struct {
 	key   string
 	op    string // "=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE"
 	str   string
+	raw   string // the value as written, quotes included
 	num   float64
 	isNum bool
 }
 
-type filterError struct{ msg string }
+// filterError is a rejected filter. invalidClause, when set, is a word
+// (OR, ...) that MLflow rejects too, with its own message.
+type filterError struct {
+	msg           string
+	invalidClause string
+}
 
 func (e *filterError) Error() string { return e.msg }
 
 func unsupported(filter, why string) error {
-	return &filterError{fmt.Sprintf("Unsupported filter %q in the clienttest fake MLflow server: %s", filter, why)}
+	return &filterError{msg: fmt.Sprintf("Unsupported filter %q in the clienttest fake MLflow server: %s", filter, why)}
 }
 
 var kindPrefixes = map[string]string{
@@ -59,7 +65,7 @@ func lexFilter(filter string) ([]token, error) {
 			if end < 0 {
 				return nil, unsupported(filter, "unterminated string")
 			}
-			toks = append(toks, token{"str", s[1 : 1+end]})
+			toks = append(toks, token{"str", s[:end+2]})
 			s = s[end+2:]
 		case r == '!' || r == '<' || r == '>' || r == '=':
 			op := string(r)
@@ -124,6 +130,9 @@ func parseFilter(filter string) ([]clause, error) {
 	for i := 0; i < len(toks); {
 		if len(out) > 0 {
 			if toks[i].kind != "ident" || !strings.EqualFold(toks[i].text, "and") {
+				if toks[i].kind == "ident" && strings.EqualFold(toks[i].text, "or") {
+					return nil, &filterError{msg: "Invalid clause(s) in filter string", invalidClause: toks[i].text}
+				}
 				return nil, unsupported(filter, "clauses must be joined by AND (OR, IN, NOT and parentheses are not supported)")
 			}
 			i++
@@ -157,9 +166,10 @@ func parseFilter(filter string) ([]clause, error) {
 		default:
 			return nil, unsupported(filter, fmt.Sprintf("unsupported comparator %q", opTok.text))
 		}
+		c.raw = rhs.text
 		switch rhs.kind {
 		case "str":
-			c.str = rhs.text
+			c.str = rhs.text[1 : len(rhs.text)-1]
 		case "num":
 			v, err := strconv.ParseFloat(rhs.text, 64)
 			if err != nil {
@@ -189,21 +199,34 @@ func checkClauses(filter string, cs []clause, attrs map[string]string, allowMetr
 			if !allowMetrics {
 				return unsupported(filter, "metrics cannot be searched here")
 			}
-			if !c.isNum || !numericOps[c.op] {
+			if !c.isNum {
+				return &filterError{msg: "Expected numeric value type for metric. Found " + c.raw}
+			}
+			if !numericOps[c.op] {
 				return unsupported(filter, "metrics compare with =, !=, <, <=, >, >= and a number")
 			}
 		case "param", "tag":
-			if c.isNum || !stringOps[c.op] {
+			if c.isNum {
+				kind := map[string]string{"param": "parameter", "tag": "tag"}[c.kind]
+				return &filterError{msg: "Expected a quoted string value for " + kind + " (e.g. 'my-value'). Got value " + c.raw}
+			}
+			if !stringOps[c.op] {
 				return unsupported(filter, "params and tags compare with =, !=, LIKE, ILIKE and a quoted string")
 			}
 		case "attribute":
 			switch attrs[c.key] {
 			case "num":
-				if !c.isNum || !numericOps[c.op] {
+				if !c.isNum {
+					return &filterError{msg: fmt.Sprintf("Expected numeric value type for numeric attribute: %s. Found %s", c.key, c.raw)}
+				}
+				if !numericOps[c.op] {
 					return unsupported(filter, fmt.Sprintf("attribute %s compares with a number", c.key))
 				}
 			case "str":
-				if c.isNum || !stringOps[c.op] {
+				if c.isNum {
+					return &filterError{msg: "Expected a quoted string value for attributes. Got value " + c.raw}
+				}
+				if !stringOps[c.op] {
 					return unsupported(filter, fmt.Sprintf("attribute %s compares with =, !=, LIKE, ILIKE and a quoted string", c.key))
 				}
 			default:

@@ -23,7 +23,7 @@ func FuzzParseFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, filter string) {
 		cs, err := parseFilter(filter)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "Unsupported filter") {
+			if fe := err.(*filterError); fe.invalidClause == "" && !strings.HasPrefix(fe.msg, "Unsupported filter") {
 				t.Fatalf("error %q lacks the prefix", err)
 			}
 			return

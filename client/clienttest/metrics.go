@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/http"
@@ -279,7 +280,7 @@ func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) *apiEr
 		if a.step != b.step {
 			return a.step < b.step
 		}
-		return a.value < b.value
+		return nanAsZero(a.value) < nanAsZero(b.value)
 	})
 	var resp struct {
 		Metrics       []wMetric `json:"metrics,omitempty"`
@@ -348,39 +349,6 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 			runs[i] = rn
 		}
 	}
-	// handlers.py get_metric_history_bulk_interval_impl: sample steps over
-	// the union of all runs' steps, keeping each run's min and max step.
-	stepSet := map[int64]bool{}
-	minMax := map[int64]bool{}
-	for _, rn := range runs {
-		if rn == nil {
-			continue
-		}
-		hist := rn.history[key]
-		if len(hist) == 0 {
-			continue
-		}
-		lo, hi := hist[0].step, hist[0].step
-		for _, p := range hist {
-			stepSet[p.step] = true
-			lo, hi = min(lo, p.step), max(hi, p.step)
-		}
-		minMax[lo], minMax[hi] = true, true
-	}
-	all := make([]int64, 0, len(stepSet))
-	for st := range stepSet {
-		all = append(all, st)
-	}
-	slices.Sort(all)
-	if !rangeSet && len(all) > 0 {
-		startStep, endStep = all[0], all[len(all)-1]
-	}
-	sampled := sampleSteps(startStep, endStep, maxResults, all)
-	for st := range minMax {
-		if st >= startStep && st <= endStep {
-			sampled[st] = true
-		}
-	}
 	var resp struct {
 		Metrics []wMetric `json:"metrics,omitempty"`
 	}
@@ -388,19 +356,13 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		if rn == nil {
 			continue
 		}
-		hist := slices.Clone(rn.history[key])
-		sort.SliceStable(hist, func(a, b int) bool {
-			if hist[a].step != hist[b].step {
-				return hist[a].step < hist[b].step
+		var rows []point
+		for _, p := range rn.history[key] {
+			if !rangeSet || (p.step >= startStep && p.step <= endStep) {
+				rows = append(rows, p)
 			}
-			return hist[a].timestamp < hist[b].timestamp
-		})
-		n := 0
-		for _, p := range hist {
-			if !sampled[p.step] || n >= maxResultsGetHistory {
-				continue
-			}
-			n++
+		}
+		for _, p := range sampleRows(rows, maxResults) {
 			resp.Metrics = append(resp.Metrics, wMetric{Key: p.key, Value: jfloat(p.value), Timestamp: p.timestamp, Step: p.step, RunID: runIDs[i]})
 		}
 	}
@@ -408,29 +370,62 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 	return nil
 }
 
-// maxResultsGetHistory bounds the points per run in a bulk-interval answer
-// (MAX_RESULTS_GET_METRIC_HISTORY).
-const maxResultsGetHistory = 25000
-
-// sampleSteps is the server's step sampling: of the sorted steps within
-// [start, end], all when there are at most maxResults, else maxResults-1
-// evenly spaced ones (index round(i*n/maxResults), Python rounding) plus
-// the last. Checked against MLflow 3.17 answers.
-func sampleSteps(start, end int64, maxResults int, all []int64) map[int64]bool {
-	lo := sort.Search(len(all), func(i int) bool { return all[i] >= start })
-	hi := sort.Search(len(all), func(i int) bool { return all[i] > end })
-	in := all[lo:hi]
-	out := make(map[int64]bool, min(len(in), maxResults))
-	if len(in) <= maxResults {
-		for _, st := range in {
-			out[st] = true
+// sampleRows is the SQL store's per-run sampling
+// (_sample_rows_with_window_functions): order the points by (step,
+// timestamp, value, is_nan), split them into maxResults NTILE buckets, keep
+// the first point of each bucket, and make sure the last point is included
+// (replacing the last sample when there are already maxResults).
+func sampleRows(rows []point, maxResults int) []point {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, comparePointsByStep)
+	n := len(rows)
+	if n == 0 {
+		return nil
+	}
+	var out []point
+	// NTILE(k): the first n%k buckets hold n/k+1 rows, the others n/k.
+	k := maxResults
+	size, extra := n/k, n%k
+	idx := 0
+	for b := 0; b < k && idx < n; b++ {
+		out = append(out, rows[idx])
+		idx += size
+		if b < extra {
+			idx++
 		}
-		return out
+		if size == 0 && b >= extra {
+			break
+		}
 	}
-	interval := float64(len(in)) / float64(maxResults)
-	for i := 0; i < maxResults-1; i++ {
-		out[in[min(int(math.RoundToEven(float64(i)*interval)), len(in)-1)]] = true
+	last := rows[n-1]
+	if comparePointsByStep(out[len(out)-1], last) != 0 {
+		if len(out) >= maxResults {
+			out[len(out)-1] = last
+		} else {
+			out = append(out, last)
+		}
 	}
-	out[in[len(in)-1]] = true
 	return out
+}
+
+// comparePointsByStep orders by (step, timestamp, value, is_nan) with a NaN
+// compared as its stored value 0.
+func comparePointsByStep(a, b point) int {
+	if c := cmp.Compare(a.step, b.step); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.timestamp, b.timestamp); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(nanAsZero(a.value), nanAsZero(b.value)); c != 0 {
+		return c
+	}
+	return cmp.Compare(boolInt(math.IsNaN(a.value)), boolInt(math.IsNaN(b.value)))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

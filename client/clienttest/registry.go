@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -143,11 +144,12 @@ func (s *Server) createModelVersion(w http.ResponseWriter, r *http.Request) *api
 	}
 	s.lock()
 	defer s.mu.Unlock()
-	m, err := s.modelByName(*req.Name)
-	if err != nil {
+	// The source is checked before the model is looked up.
+	if err := s.checkModelSource(*req.Source, req.RunID); err != nil {
 		return err
 	}
-	if err := s.checkModelSource(*req.Source, req.RunID); err != nil {
+	m, err := s.modelByName(*req.Name)
+	if err != nil {
 		return err
 	}
 	now := s.millis()
@@ -269,22 +271,43 @@ func (s *Server) alias(w http.ResponseWriter, r *http.Request) *apiErr {
 	return nil
 }
 
-var uriScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+var uriScheme = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
 
-// checkModelSource is the server's model version source check: a local
-// path (no URI scheme) needs a run_id and must lie in that run's artifact
-// directory; URIs such as runs:/, models:/, s3:// and mlflow-artifacts:
-// are accepted. Callers hold s.mu.
+// checkModelSource is the server's _validate_source_run. A local path (no
+// URI scheme, or file:) needs a run_id and must lie in that run's local
+// artifact directory, so with a proxied (mlflow-artifacts:) run it is
+// always rejected; a runs:/<run_id>/... source needs the same run_id; an
+// mlflow-artifacts: source must lie under the run's artifact URI. Callers
+// hold s.mu.
 func (s *Server) checkModelSource(source, runID string) *apiErr {
-	if uriScheme.MatchString(source) && !strings.HasPrefix(source, "file:") {
-		return nil
+	const mustIdentify = "Invalid model version source: '%s'. The run_id request parameter must identify the resource that contains the source."
+	m := uriScheme.FindStringSubmatch(source)
+	scheme := ""
+	if m != nil {
+		scheme = strings.ToLower(m[1])
 	}
-	if runID == "" {
-		return invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.", source)
-	}
-	rn, ok := s.runs[runID]
-	if !ok || !strings.HasPrefix(source, rn.artifactURI) {
-		return invalidf("Invalid model version source: '%s'. The run_id request parameter must identify the resource that contains the source.", source)
+	switch scheme {
+	case "", "file":
+		shown := source
+		if runID != "" {
+			// The real server shows the path resolved against its own
+			// working directory.
+			if abs, err := filepath.Abs(strings.TrimPrefix(source, "file://")); err == nil {
+				shown = abs
+			}
+		}
+		return invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.", shown)
+	case "runs":
+		rest := strings.TrimPrefix(source[len(m[0]):], "/")
+		srcRun, _, _ := strings.Cut(rest, "/")
+		if strings.HasPrefix(source[len(m[0]):], "//") || runID == "" || srcRun != runID {
+			return invalidf(mustIdentify, source)
+		}
+	case "mlflow-artifacts":
+		rn, ok := s.runs[runID]
+		if runID == "" || !ok || !strings.HasPrefix(source, rn.artifactURI) {
+			return invalidf(mustIdentify, source)
+		}
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package clienttest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 )
 
 const tagRunName = "mlflow.runName"
@@ -225,9 +227,9 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) *apiErr {
 func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) *apiErr {
 	var req struct {
 		runIDRequest
-		Status  string `json:"status"`
-		EndTime optInt `json:"end_time"`
-		RunName string `json:"run_name"`
+		Status  json.RawMessage `json:"status"` // enum name or number
+		EndTime optInt          `json:"end_time"`
+		RunName string          `json:"run_name"`
 	}
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -236,7 +238,7 @@ func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) *apiErr {
 	if err != nil {
 		return err
 	}
-	status := req.Status
+	status := strings.Trim(string(req.Status), `"`)
 	if n, ok := runStatusNames[status]; ok {
 		status = n
 	}

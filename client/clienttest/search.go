@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -15,8 +16,7 @@ import (
 // pageToken encodes an offset as MLflow does: base64 of {"offset": n}.
 // Clients must treat it as opaque.
 func pageToken(offset int) string {
-	b, _ := json.Marshal(map[string]int{"offset": offset})
-	return base64.StdEncoding.EncodeToString(b)
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, `{"offset": %d}`, offset)) // Python's json.dumps spacing
 }
 
 func parsePageToken(tok string) (int, *apiErr) {
@@ -140,13 +140,15 @@ func parseOrderBy(items []string, attrs map[string]string) ([]orderKey, *apiErr)
 	return out, nil
 }
 
+// attrKeys formats the valid keys as the repr of a Python set (whose
+// order on the real server varies between processes).
 func attrKeys(attrs map[string]string) string {
 	keys := make([]string, 0, len(attrs))
 	for k := range attrs {
-		keys = append(keys, k)
+		keys = append(keys, "'"+k+"'")
 	}
 	slices.Sort(keys)
-	return strings.Join(keys, "', '")
+	return "{" + strings.Join(keys, ", ") + "}"
 }
 
 // runAttrs are the run attributes the fake can filter and order by.
@@ -294,6 +296,10 @@ func (s *Server) searchRuns(w http.ResponseWriter, r *http.Request) *apiErr {
 		ferr = checkClauses(req.Filter, clauses, runAttrs, true)
 	}
 	if ferr != nil {
+		var fe *filterError
+		if errors.As(ferr, &fe) && fe.invalidClause != "" {
+			return invalidf("%s: '%s'", fe.msg, fe.invalidClause)
+		}
 		return invalidf("%s", ferr.Error())
 	}
 	order, err := parseOrderBy(req.OrderBy, runAttrs)
@@ -441,6 +447,9 @@ func (s *Server) searchExperiments(w http.ResponseWriter, r *http.Request) *apiE
 	var fe *filterError
 	if ferr != nil {
 		if errors.As(ferr, &fe) {
+			if fe.invalidClause != "" {
+				return invalidf("%s: %s", fe.msg, fe.invalidClause)
+			}
 			return invalidf("%s", fe.msg)
 		}
 		return invalidf("%v", ferr)

@@ -233,7 +233,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, endpoint string) 
 		return
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		ct := r.Header.Get("Content-Type")
+		if ct == "" {
+			writeError(w, invalidf("Bad Request. Content-Type header is missing."))
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(ct)
 		if mt != "application/json" {
 			writeError(w, invalidf("Bad Request. Content-Type must be one of ['application/json']."))
 			return
