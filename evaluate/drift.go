@@ -96,8 +96,8 @@ type ColumnType string
 
 // The column types.
 const (
-	Numeric     ColumnType = "numeric"
-	Categorical ColumnType = "categorical"
+	ColumnNumeric     ColumnType = "numeric"
+	ColumnCategorical ColumnType = "categorical"
 )
 
 // FeatureDrift is the result of comparing one feature's current sample
@@ -188,7 +188,7 @@ func newDriftConfig(opts []DriftOption) (driftConfig, error) {
 	c := driftConfig{
 		minN:        DefaultMinSampleSize,
 		logBase:     math.E,
-		alternative: TwoSided,
+		alternative: AlternativeTwoSided,
 		ksMethod:    KSAuto,
 		driftShare:  DefaultDriftShare,
 	}
@@ -278,7 +278,7 @@ func WithLogBase(b float64) DriftOption {
 	}
 }
 
-// WithAlternative sets the KS alternative (default [TwoSided]).
+// WithAlternative sets the KS alternative (default [AlternativeTwoSided]).
 func WithAlternative(a Alternative) DriftOption {
 	return func(c *driftConfig) error {
 		if err := checkKSArgs(a, KSAuto); err != nil {
@@ -292,7 +292,7 @@ func WithAlternative(a Alternative) DriftOption {
 // WithKSMethod sets the KS p-value method (default [KSAuto]).
 func WithKSMethod(m KSMethod) DriftOption {
 	return func(c *driftConfig) error {
-		if err := checkKSArgs(TwoSided, m); err != nil {
+		if err := checkKSArgs(AlternativeTwoSided, m); err != nil {
 			return err
 		}
 		c.ksMethod = m

@@ -77,7 +77,7 @@ func (r *CategoricalReference) Compare(cur []string, opts ...DriftOption) (Featu
 }
 
 func (r *CategoricalReference) compareCounts(cur map[string]int, curN int, c driftConfig) (FeatureDrift, error) {
-	fd := FeatureDrift{Feature: c.feature, Segment: c.segment, Type: Categorical, RefN: r.n, CurN: curN, Method: c.method}
+	fd := FeatureDrift{Feature: c.feature, Segment: c.segment, Type: ColumnCategorical, RefN: r.n, CurN: curN, Method: c.method}
 	if fd.Method.numericOnly() {
 		return FeatureDrift{}, optErr("drift method %q on a categorical column", fd.Method)
 	}

@@ -182,9 +182,9 @@ func (p *ReferenceProfile) compare(cur Frame, segment string, c driftConfig) (Da
 		if v, ok := cur.Numeric[name]; ok {
 			jobs = append(jobs, featureJob{name: name, run: func(c driftConfig) (FeatureDrift, error) { return r.compare(v, c) }})
 		} else if v, ok := cur.Categorical[name]; ok {
-			jobs = append(jobs, missing(name, Numeric, r.n, len(v), "numeric in the reference but categorical in the current data"))
+			jobs = append(jobs, missing(name, ColumnNumeric, r.n, len(v), "numeric in the reference but categorical in the current data"))
 		} else {
-			jobs = append(jobs, missing(name, Numeric, r.n, 0, "missing from the current data"))
+			jobs = append(jobs, missing(name, ColumnNumeric, r.n, 0, "missing from the current data"))
 		}
 	}
 	for name, r := range p.Categorical {
@@ -193,22 +193,22 @@ func (p *ReferenceProfile) compare(cur Frame, segment string, c driftConfig) (Da
 				return r.compareCounts(countStrings(v), len(v), c)
 			}})
 		} else if v, ok := cur.Numeric[name]; ok {
-			jobs = append(jobs, missing(name, Categorical, r.n, len(v), "categorical in the reference but numeric in the current data"))
+			jobs = append(jobs, missing(name, ColumnCategorical, r.n, len(v), "categorical in the reference but numeric in the current data"))
 		} else {
-			jobs = append(jobs, missing(name, Categorical, r.n, 0, "missing from the current data"))
+			jobs = append(jobs, missing(name, ColumnCategorical, r.n, 0, "missing from the current data"))
 		}
 	}
 	for name, v := range cur.Numeric {
 		if _, ok := p.Numeric[name]; !ok {
 			if _, ok := p.Categorical[name]; !ok {
-				jobs = append(jobs, missing(name, Numeric, 0, len(v), "no reference for this column"))
+				jobs = append(jobs, missing(name, ColumnNumeric, 0, len(v), "no reference for this column"))
 			}
 		}
 	}
 	for name, v := range cur.Categorical {
 		if _, ok := p.Categorical[name]; !ok {
 			if _, ok := p.Numeric[name]; !ok {
-				jobs = append(jobs, missing(name, Categorical, 0, len(v), "no reference for this column"))
+				jobs = append(jobs, missing(name, ColumnCategorical, 0, len(v), "no reference for this column"))
 			}
 		}
 	}

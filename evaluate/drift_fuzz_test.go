@@ -108,7 +108,7 @@ func FuzzKolmogorovSmirnov(f *testing.F) {
 	f.Add([]byte{0, 5, 9, 9, 9, 9}, []byte{3}, uint8(2), uint8(2))
 	f.Fuzz(func(t *testing.T, a, b []byte, alt, method uint8) {
 		x, y := floatsFromBytes(a, false), floatsFromBytes(b, false)
-		alts := []Alternative{TwoSided, Greater, Less}
+		alts := []Alternative{AlternativeTwoSided, AlternativeGreater, AlternativeLess}
 		ms := []KSMethod{KSAuto, KSExact, KSAsymp}
 		res, err := KolmogorovSmirnov(x, y, alts[int(alt)%3], ms[int(method)%3])
 		if len(x) == 0 || len(y) == 0 {

@@ -233,7 +233,7 @@ func (r *NumericReference) defaultMethod(cs []float64) Method {
 // compareSorted compares with a sorted, finite current sample.
 func (r *NumericReference) compareSorted(cs []float64, curDropped int, c driftConfig) (FeatureDrift, error) {
 	fd := FeatureDrift{
-		Feature: c.feature, Segment: c.segment, Type: Numeric, RefN: r.n, CurN: len(cs), RefDropped: r.dropped, CurDropped: curDropped,
+		Feature: c.feature, Segment: c.segment, Type: ColumnNumeric, RefN: r.n, CurN: len(cs), RefDropped: r.dropped, CurDropped: curDropped,
 		Approximate: !r.exact, Method: c.method,
 	}
 	if fd.Method == "" && r.n > 0 && len(cs) > 0 {

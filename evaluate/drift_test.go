@@ -281,7 +281,7 @@ func TestInputsNotModified(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := KolmogorovSmirnov(refCopy[3:], curCopy[4:], TwoSided, KSAuto); err != nil {
+	if _, err := KolmogorovSmirnov(refCopy[3:], curCopy[4:], AlternativeTwoSided, KSAuto); err != nil {
 		t.Fatal(err)
 	}
 	w := []float64{3, 1, 2, 1, 1, 1}

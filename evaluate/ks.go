@@ -11,12 +11,12 @@ import (
 type Alternative string
 
 // The alternatives of [KolmogorovSmirnov], as in scipy.stats.ks_2samp: with
-// F the ECDF of the first sample and G of the second, TwoSided uses
-// max|F-G|, Greater max(F-G) and Less max(G-F).
+// F the ECDF of the first sample and G of the second, AlternativeTwoSided uses
+// max|F-G|, AlternativeGreater max(F-G) and AlternativeLess max(G-F).
 const (
-	TwoSided Alternative = "two-sided"
-	Greater  Alternative = "greater"
-	Less     Alternative = "less"
+	AlternativeTwoSided Alternative = "two-sided"
+	AlternativeGreater  Alternative = "greater"
+	AlternativeLess     Alternative = "less"
 )
 
 // KSMethod selects how the p-value of [KolmogorovSmirnov] is computed.
@@ -76,7 +76,7 @@ func KolmogorovSmirnov(a, b []float64, alt Alternative, method KSMethod) (KSResu
 
 func checkKSArgs(alt Alternative, method KSMethod) error {
 	switch alt {
-	case TwoSided, Greater, Less:
+	case AlternativeTwoSided, AlternativeGreater, AlternativeLess:
 	default:
 		return fmt.Errorf("evaluate: kolmogorov-smirnov: alternative %q: %w", alt, ErrInvalidDriftOption)
 	}
@@ -128,7 +128,7 @@ func ksSorted(a, b []float64, alt Alternative, method KSMethod) KSResult {
 func ksFromStat(dplus, dminus float64, n1, n2 int, alt Alternative, method KSMethod) KSResult {
 	var d float64
 	switch {
-	case alt == Less || (alt == TwoSided && dminus > dplus):
+	case alt == AlternativeLess || (alt == AlternativeTwoSided && dminus > dplus):
 		d = dminus
 	default:
 		d = dplus
@@ -154,7 +154,7 @@ func ksFromStat(dplus, dminus float64, n1, n2 int, alt Alternative, method KSMet
 	if method == KSAsymp {
 		m, n := float64(max(n1, n2)), float64(min(n1, n2))
 		en := m * n / (m + n)
-		if alt == TwoSided {
+		if alt == AlternativeTwoSided {
 			p = kolmogorovTwoSidedSF(int(math.RoundToEven(en)), d)
 		} else {
 			z := math.Sqrt(en) * d
@@ -186,7 +186,7 @@ func ksExact(n1, n2, g int, d float64, alt Alternative) (bool, float64, float64)
 		return true, d, 1
 	}
 	var prob float64
-	if alt == TwoSided {
+	if alt == AlternativeTwoSided {
 		if n1 == n2 {
 			prob = ksProbOutsideSquare(n1, int(h))
 		} else {

@@ -72,34 +72,34 @@ func TestKolmogorovSmirnovGolden(t *testing.T) {
 		d, p   float64
 		used   KSMethod
 	}{
-		{"single", []float64{0}, []float64{1}, TwoSided, KSAuto, 1, 1, KSExact},
-		{"2v3 small d", []float64{1.01, 2.01}, []float64{1, 2, 3}, TwoSided, KSAuto, 1.0 / 3, 1, KSExact},
-		{"2v3 large d", []float64{0.99, 1.99}, []float64{1, 2, 3}, TwoSided, KSAuto, 2.0 / 3, 0.6, KSExact},
-		{"2v4 small d", []float64{1.01, 2.01}, []float64{1, 2, 3, 4}, TwoSided, KSAuto, 0.5, 14.0 / 15, KSExact},
-		{"2v4 large d", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, TwoSided, KSAuto, 0.75, 6.0 / 15, KSExact},
-		{"3v3 shift", []float64{1, 2, 3}, []float64{2, 3, 4}, TwoSided, KSAuto, 1.0 / 3, 1, KSExact},
-		{"5v5 disjoint", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, TwoSided, KSAuto, 1, 0.007936507936507936, KSExact},
-		{"100v110", linspace(1, 100, 100), addConst(linspace(1, 100, 110), 20.1), TwoSided, KSAuto, 232.0 / 1100, 0.015739183865607353, KSExact},
+		{"single", []float64{0}, []float64{1}, AlternativeTwoSided, KSAuto, 1, 1, KSExact},
+		{"2v3 small d", []float64{1.01, 2.01}, []float64{1, 2, 3}, AlternativeTwoSided, KSAuto, 1.0 / 3, 1, KSExact},
+		{"2v3 large d", []float64{0.99, 1.99}, []float64{1, 2, 3}, AlternativeTwoSided, KSAuto, 2.0 / 3, 0.6, KSExact},
+		{"2v4 small d", []float64{1.01, 2.01}, []float64{1, 2, 3, 4}, AlternativeTwoSided, KSAuto, 0.5, 14.0 / 15, KSExact},
+		{"2v4 large d", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, AlternativeTwoSided, KSAuto, 0.75, 6.0 / 15, KSExact},
+		{"3v3 shift", []float64{1, 2, 3}, []float64{2, 3, 4}, AlternativeTwoSided, KSAuto, 1.0 / 3, 1, KSExact},
+		{"5v5 disjoint", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, AlternativeTwoSided, KSAuto, 1, 0.007936507936507936, KSExact},
+		{"100v110", linspace(1, 100, 100), addConst(linspace(1, 100, 110), 20.1), AlternativeTwoSided, KSAuto, 232.0 / 1100, 0.015739183865607353, KSExact},
 		{"ties 16v16",
 			concat(repeat(2, 3), repeat(3, 4), repeat(5, 5), repeat(6, 4)),
 			addConst(concat(repeat(2, 3), repeat(3, 4), repeat(5, 5), repeat(6, 4)), 1),
-			TwoSided, KSAuto, 5.0 / 16, 0.4262934613454952, KSExact},
+			AlternativeTwoSided, KSAuto, 5.0 / 16, 0.4262934613454952, KSExact},
 		{"ties 21v26",
 			concat(repeat(2, 3), repeat(3, 4), repeat(5, 10), repeat(6, 4)),
 			concat(repeat(3, 10), repeat(4, 2), repeat(6, 10), repeat(7, 4)),
-			TwoSided, KSAuto, 190.0 / 546, 0.0919245790168125, KSExact},
+			AlternativeTwoSided, KSAuto, 190.0 / 546, 0.0919245790168125, KSExact},
 		// evaluate.md lists p = 4.2188474935755949e-15, the value of SciPy's
 		// old "1 − complement" code; SciPy 1.10.1 (Viehmann's recursion, as
 		// here) returns 6.263465662260858e-26, checked with Debian's
 		// python3-scipy.
-		{"10000v110 tiny p", big, linspace(2, 100, 110), TwoSided, KSAuto, 55275.0 / 110000, 6.263465662260858e-26, KSExact},
-		{"greater 2v3", []float64{1.01, 2.01}, []float64{1, 2, 3}, Greater, KSAuto, 1.0 / 3, 0.7, KSExact},
-		{"greater 2v4", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, Greater, KSAuto, 0.75, 3.0 / 15, KSExact},
-		{"greater 3v3", []float64{1, 2, 3}, []float64{2, 3, 4}, Greater, KSAuto, 1.0 / 3, 0.75, KSExact},
-		{"asymp en=1000 exact", arange2000, addConst(arange2000, 0.05), TwoSided, KSExact, 0.0505, 0.01217650945050772, KSExact},
-		{"asymp en=1000 kstwo", arange2000, addConst(arange2000, 0.05), TwoSided, KSAsymp, 0.0505, 0.011762929678959175, KSAsymp},
-		{"auto asymp 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), TwoSided, KSAuto, math.NaN(), 0.009188981052455657, KSAsymp},
-		{"forced exact 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), TwoSided, KSExact, math.NaN(), 0.009195438024481665, KSExact},
+		{"10000v110 tiny p", big, linspace(2, 100, 110), AlternativeTwoSided, KSAuto, 55275.0 / 110000, 6.263465662260858e-26, KSExact},
+		{"greater 2v3", []float64{1.01, 2.01}, []float64{1, 2, 3}, AlternativeGreater, KSAuto, 1.0 / 3, 0.7, KSExact},
+		{"greater 2v4", []float64{0.99, 1.99}, []float64{1, 2, 3, 4}, AlternativeGreater, KSAuto, 0.75, 3.0 / 15, KSExact},
+		{"greater 3v3", []float64{1, 2, 3}, []float64{2, 3, 4}, AlternativeGreater, KSAuto, 1.0 / 3, 0.75, KSExact},
+		{"asymp en=1000 exact", arange2000, addConst(arange2000, 0.05), AlternativeTwoSided, KSExact, 0.0505, 0.01217650945050772, KSExact},
+		{"asymp en=1000 kstwo", arange2000, addConst(arange2000, 0.05), AlternativeTwoSided, KSAsymp, 0.0505, 0.011762929678959175, KSAsymp},
+		{"auto asymp 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), AlternativeTwoSided, KSAuto, math.NaN(), 0.009188981052455657, KSAsymp},
+		{"forced exact 12000v15000", linspace(0, 1, 12000), linspace(0.02, 1.02, 15000), AlternativeTwoSided, KSExact, math.NaN(), 0.009195438024481665, KSExact},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,11 +130,11 @@ func TestKolmogorovSmirnovErrors(t *testing.T) {
 		method KSMethod
 		want   error
 	}{
-		{"empty a", nil, []float64{1}, TwoSided, KSAuto, ErrEmptySample},
-		{"empty b", []float64{1}, []float64{}, TwoSided, KSAuto, ErrEmptySample},
-		{"nan", []float64{math.NaN()}, []float64{1}, TwoSided, KSAuto, ErrNonFinite},
+		{"empty a", nil, []float64{1}, AlternativeTwoSided, KSAuto, ErrEmptySample},
+		{"empty b", []float64{1}, []float64{}, AlternativeTwoSided, KSAuto, ErrEmptySample},
+		{"nan", []float64{math.NaN()}, []float64{1}, AlternativeTwoSided, KSAuto, ErrNonFinite},
 		{"bad alternative", []float64{1}, []float64{1}, "both", KSAuto, ErrInvalidDriftOption},
-		{"bad method", []float64{1}, []float64{1}, TwoSided, "fast", ErrInvalidDriftOption},
+		{"bad method", []float64{1}, []float64{1}, AlternativeTwoSided, "fast", ErrInvalidDriftOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -196,13 +196,13 @@ func TestSciPyCrossCheck(t *testing.T) {
 					t.Errorf("%s = %.17g, scipy %.17g (rel err %.3g, tolerance %g)", what, got, want, math.Abs(got-want)/math.Abs(want), rel)
 				}
 			}
-			for _, alt := range []Alternative{TwoSided, Greater, Less} {
+			for _, alt := range []Alternative{AlternativeTwoSided, AlternativeGreater, AlternativeLess} {
 				ks, err := KolmogorovSmirnov(c.A, c.B, alt, KSAuto)
 				if err != nil {
 					t.Fatal(err)
 				}
 				suffix := ""
-				if alt != TwoSided {
+				if alt != AlternativeTwoSided {
 					suffix = "_" + string(alt)
 				}
 				check("ks D"+suffix, ks.Statistic, get("ks_d"+suffix), 1e-12)
