@@ -170,3 +170,31 @@ func checkLogOutcome(t *testing.T, c *client.Client, expID string) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+func TestLatestFinishedByOnFake(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, c := clienttest.NewServer(t)
+	exp, err := c.GetOrCreateExperiment(ctx, "bench", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := func(p string) map[string]string { return map[string]string{"pipeline": p, "team": "a"} }
+	seedRun(t, c, exp.ID, 1000, client.RunFinished, tag("p1"), map[string]float64{"auc": 0.1})
+	p1 := seedRun(t, c, exp.ID, 2000, client.RunFinished, tag("p1"), map[string]float64{"auc": 0.7})
+	seedRun(t, c, exp.ID, 3000, client.RunFailed, tag("p1"), map[string]float64{"auc": 0.9})
+	p2 := seedRun(t, c, exp.ID, 1500, client.RunFinished, tag("p2"), map[string]float64{"auc": 0.8})
+	cand := seedRun(t, c, exp.ID, 5000, client.RunFinished, tag("p2"), map[string]float64{"auc": 0.5})
+	seedRun(t, c, exp.ID, 1500, client.RunFinished, map[string]string{"team": "a"}, map[string]float64{"auc": 0.8})
+	seedRun(t, c, exp.ID, 1500, client.RunFinished, map[string]string{"pipeline": "p3", "team": "b"}, map[string]float64{"auc": 0.8})
+	got, err := evaluate.LatestFinishedBy(ctx, c, "bench", "tags.team = 'a'", "pipeline", cand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["p1"].Source.RunID != p1 || got["p2"].Source.RunID != p2 || got["p1"].Metrics["auc"] != 0.7 {
+		t.Errorf("LatestFinishedBy = %v", got)
+	}
+	if _, err := evaluate.LatestFinishedBy(ctx, c, "nope", "", "pipeline"); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("unknown experiment: %v", err)
+	}
+}

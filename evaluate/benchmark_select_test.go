@@ -3,6 +3,8 @@ package evaluate
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,5 +168,41 @@ func TestMedian(t *testing.T) {
 		if got := median(tt.in); got != tt.want {
 			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// pagedSource answers searches one run per page.
+type pagedSource struct{ *fakeSource }
+
+func (p pagedSource) SearchRuns(ctx context.Context, opt client.SearchRunsOptions) (*client.RunsPage, error) {
+	all, _ := p.fakeSource.SearchRuns(ctx, opt)
+	slices.SortFunc(all.Runs, func(a, b client.Run) int { return strings.Compare(a.Info.RunID, b.Info.RunID) })
+	i := 0
+	if opt.PageToken != "" {
+		i, _ = strconv.Atoi(opt.PageToken)
+	}
+	page := &client.RunsPage{Runs: all.Runs[i : i+1]}
+	if i+1 < len(all.Runs) {
+		page.NextPageToken = strconv.Itoa(i + 1)
+	}
+	return page, nil
+}
+
+func TestLatestFinishedByPages(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource()
+	for id, r := range src.runs {
+		r.Data.Tags = []client.Tag{{Key: "pipeline", Value: map[bool]string{true: "a", false: "b"}[id < "n"]}}
+	}
+	got, err := LatestFinishedBy(context.Background(), pagedSource{src}, "churn-benchmarks", "", "pipeline", "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a: cand (500) and mid (200); b: old (100), running (not finished), new (excluded).
+	if len(got) != 2 || got["a"].Source.RunID != "cand" || got["b"].Source.RunID != "old" {
+		t.Errorf("got a=%+v b=%+v", got["a"], got["b"])
+	}
+	if len(src.searched) != 5 {
+		t.Errorf("%d searches, want one per page (5)", len(src.searched))
 	}
 }

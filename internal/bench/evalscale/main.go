@@ -11,7 +11,8 @@
 //	per-run search   GetRun(candidate) + search for the latest FINISHED benchmark run
 //	                 of the candidate's pipeline (ResolveBenchmark, latest_finished)
 //	per-run explicit GetRun(candidate) + GetRun(benchmark) (ResolveBenchmark, run)
-//	bulk             one paged search per experiment, then pairing and evaluation in memory
+//	bulk             one paged search per experiment (evaluate.LatestFinishedBy for the
+//	                 benchmarks), then pairing and evaluation in memory
 //
 // Usage: go run ./internal/bench/evalscale [-runs 400] [-metrics 20] [-concurrency 16] [-reps 3]
 package main
@@ -164,7 +165,7 @@ func run(ctx context.Context, p params) error {
 	fmt.Println("|---|---|---|---|---|")
 	for _, r := range results {
 		reqs := map[string]string{"per-run search": fmt.Sprintf("%d GetRun + %d SearchRuns", p.runs, p.runs),
-			"per-run explicit": fmt.Sprintf("%d GetRun", 2*p.runs), "bulk": "2 paged SearchRuns"}[r.name]
+			"per-run explicit": fmt.Sprintf("%d GetRun", 2*p.runs), "bulk": "2 paged SearchRuns (1 page each)"}[r.name]
 		fmt.Printf("| %s | %s | %.3f s | %.3f s | %.1fx |\n", r.name, reqs, r.goMed.Seconds(), r.pyMed, r.pyMed/r.goMed.Seconds())
 	}
 	fmt.Println()
@@ -355,42 +356,41 @@ func perRunExplicit(ctx context.Context, c *client.Client, f *fleet, p params) (
 	}, getCandidate(ctx, c, f))
 }
 
-// bulk fetches each experiment with one paged search and pairs runs by the
-// pipeline tag: the newest FINISHED benchmark run per pipeline.
+// bulk fetches the candidates with one paged search and the benchmarks with
+// evaluate.LatestFinishedBy (one paged search), concurrently, then evaluates in
+// memory.
 func bulk(ctx context.Context, c *client.Client, f *fleet, p params) (int, int, error) {
-	var cands, benches map[string]client.Run
+	cands := map[string]client.Run{}
+	var benches map[string]*evaluate.Benchmark
 	var cerr, berr error
 	var wg sync.WaitGroup
-	fetch := func(expID string, dst *map[string]client.Run, errp *error) {
+	wg.Add(2)
+	go func() {
 		defer wg.Done()
-		out := map[string]client.Run{}
-		for r, err := range c.SearchRunsSeq(ctx, client.SearchRunsOptions{ExperimentIDs: []string{expID},
-			Filter: "attributes.status = 'FINISHED'", OrderBy: []string{"attributes.start_time DESC"}, MaxResults: 1000}) {
+		for r, err := range c.SearchRunsSeq(ctx, client.SearchRunsOptions{ExperimentIDs: []string{f.candExpID},
+			Filter: "attributes.status = 'FINISHED'", MaxResults: 1000}) {
 			if err != nil {
-				*errp = err
+				cerr = err
 				return
 			}
 			key, _ := r.Tag("pipeline")
-			if _, seen := out[key]; !seen {
-				out[key] = r
-			}
+			cands[key] = r
 		}
-		*dst = out
-	}
-	wg.Add(2)
-	go fetch(f.candExpID, &cands, &cerr)
-	go fetch(f.benchExpID, &benches, &berr)
+	}()
+	go func() {
+		defer wg.Done()
+		benches, berr = evaluate.LatestFinishedBy(ctx, c, f.benchExp, "", "pipeline")
+	}()
 	wg.Wait()
 	if err := errors.Join(cerr, berr); err != nil {
 		return 0, 0, err
 	}
 	return evaluateAll(ctx, p, f, func(i int, _ string) (*evaluate.Benchmark, error) {
-		r, ok := benches[pipeline(i)]
-		if !ok || r.Info.RunID != f.benches[i] {
+		b, ok := benches[pipeline(i)]
+		if !ok || b.Source.RunID != f.benches[i] {
 			return nil, fmt.Errorf("pipeline %d: wrong or no benchmark", i)
 		}
-		return &evaluate.Benchmark{Metrics: evaluate.MetricsFromRun(&r), Source: evaluate.BaselineSource{Kind: evaluate.SourceLatestFinished,
-			RunID: r.Info.RunID, Experiment: f.benchExp, ExperimentID: f.benchExpID, Reason: "newest FINISHED run of the pipeline"}}, nil
+		return b, nil
 	}, func(i int) (evaluate.Metrics, error) {
 		r, ok := cands[pipeline(i)]
 		if !ok {
