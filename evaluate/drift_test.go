@@ -66,6 +66,18 @@ func TestEvidentlyVectors(t *testing.T) {
 		{"B wasserstein", nil, nil, bRef, bCur, MethodWasserstein, 0.3464274833209975, 10.0, 1e-12},
 		{"B ks", nil, nil, bRef, bCur, MethodKS, 0.7020569828664881, 0.1, 1e-9},
 	}
+	// Evidently's tests/stattests: chisquare on values 1..6 repeated
+	// [16,18,16,14,12,12] vs [16,16,16,16,16,8] times gives p ≈ 0.67309
+	// (±1e-5 there).
+	counts := func(c ...int) []float64 {
+		var out []float64
+		for v, k := range c {
+			out = append(out, repeat(float64(v+1), k)...)
+		}
+		return out
+	}
+	tests = append(tests, tc{"evidently chisquare", nil, nil, counts(16, 18, 16, 14, 12, 12), counts(16, 16, 16, 16, 16, 8),
+		MethodChiSquare, 0.67309, nan, 1e-5 / 0.67309})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
