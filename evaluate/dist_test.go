@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -182,5 +183,37 @@ func TestSturgesEdges(t *testing.T) {
 	counts := histogramSorted([]float64{0, 1, 1, 2, 3}, []float64{0, 1, 2, 3})
 	if counts[0] != 1 || counts[1] != 2 || counts[2] != 2 {
 		t.Fatalf("counts = %v, want [1 2 2] (last bin closed)", counts)
+	}
+}
+
+func TestResultJSON(t *testing.T) {
+	t.Parallel()
+	chi, err := ChiSquare([]float64{5, 5}, []float64{10, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(chi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"statistic":"Infinity","p_value":0,"dof":1}` {
+		t.Errorf("json = %s", b)
+	}
+	var back ChiSquareResult
+	if err := json.Unmarshal(b, &back); err != nil || back != chi {
+		t.Errorf("round trip %+v, %v", back, err)
+	}
+	ks, err := KolmogorovSmirnov([]float64{1}, []float64{2}, AlternativeTwoSided, KSAsymp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// round(en) = round(0.5) = 0: SciPy's kstwo.sf(1, 0) is NaN too.
+	b, err = json.Marshal(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kb KSResult
+	if err := json.Unmarshal(b, &kb); err != nil || !math.IsNaN(kb.PValue) || kb.Statistic != 1 {
+		t.Errorf("ks json %s -> %+v, %v", b, kb, err)
 	}
 }

@@ -106,3 +106,46 @@ func (d *FeatureDrift) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+type ksResultJSON struct {
+	Statistic   jsonFloat   `json:"statistic"`
+	PValue      jsonFloat   `json:"p_value"`
+	Method      KSMethod    `json:"method"`
+	Alternative Alternative `json:"alternative"`
+}
+
+// MarshalJSON encodes r with NaN and ±Inf floats as strings.
+func (r KSResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(ksResultJSON{jsonFloat(r.Statistic), jsonFloat(r.PValue), r.Method, r.Alternative})
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (r *KSResult) UnmarshalJSON(b []byte) error {
+	var j ksResultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("evaluate: ks result: %w", err)
+	}
+	*r = KSResult{Statistic: float64(j.Statistic), PValue: float64(j.PValue), Method: j.Method, Alternative: j.Alternative}
+	return nil
+}
+
+type chiSquareResultJSON struct {
+	Statistic jsonFloat `json:"statistic"`
+	PValue    jsonFloat `json:"p_value"`
+	DOF       int       `json:"dof"`
+}
+
+// MarshalJSON encodes r with an infinite statistic as "Infinity".
+func (r ChiSquareResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(chiSquareResultJSON{jsonFloat(r.Statistic), jsonFloat(r.PValue), r.DOF})
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (r *ChiSquareResult) UnmarshalJSON(b []byte) error {
+	var j chiSquareResultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("evaluate: chi-square result: %w", err)
+	}
+	*r = ChiSquareResult{Statistic: float64(j.Statistic), PValue: float64(j.PValue), DOF: j.DOF}
+	return nil
+}
