@@ -372,13 +372,19 @@ func (e *experiment) matches(cs []clause) bool {
 	return true
 }
 
+// compareExperiments is _get_search_experiments_order_by_clauses: by
+// default creation_time DESC, experiment_id ASC; otherwise the given keys
+// with experiment_id DESC as the tie-breaker.
 func compareExperiments(a, b *experiment, keys []orderKey) int {
 	if len(keys) == 0 {
-		keys = []orderKey{{kind: "attribute", key: "creation_time"}}
+		keys = []orderKey{{kind: "attribute", key: "creation_time"}, {kind: "attribute", key: "experiment_id", asc: true}}
+	} else if !slices.ContainsFunc(keys, func(k orderKey) bool { return k.kind == "attribute" && k.key == "experiment_id" }) {
+		keys = append(slices.Clone(keys), orderKey{kind: "attribute", key: "experiment_id"})
 	}
 	for _, k := range keys {
 		var c int
-		if k.kind == "tag" {
+		switch {
+		case k.kind == "tag":
 			va, oka := getKV(a.tags, k.key)
 			vb, okb := getKV(b.tags, k.key)
 			if oka != okb {
@@ -388,7 +394,11 @@ func compareExperiments(a, b *experiment, keys []orderKey) int {
 				return 1
 			}
 			c = strings.Compare(va, vb)
-		} else {
+		case k.key == "experiment_id":
+			ia, _ := strconv.Atoi(a.id)
+			ib, _ := strconv.Atoi(b.id)
+			c = cmp.Compare(ia, ib)
+		default:
 			sa, na := a.attr(k.key)
 			sb, nb := b.attr(k.key)
 			c = cmp.Compare(na, nb)
@@ -403,9 +413,7 @@ func compareExperiments(a, b *experiment, keys []orderKey) int {
 			return c
 		}
 	}
-	ia, _ := strconv.Atoi(a.id)
-	ib, _ := strconv.Atoi(b.id)
-	return cmp.Compare(ia, ib)
+	return 0
 }
 
 func (s *Server) searchExperiments(w http.ResponseWriter, r *http.Request) *apiErr {

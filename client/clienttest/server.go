@@ -151,6 +151,15 @@ const (
 	EndpointHealth = "health"
 	// EndpointVersion is the endpoint name of GET /version.
 	EndpointVersion = "version"
+	// EndpointMultipart is the endpoint name of the proxied multipart
+	// upload API (POST /api/2.0/mlflow-artifacts/mpu/{create,complete,abort}/...).
+	// Like a real server whose artifact store is local disk, the fake answers
+	// 501 NOT_IMPLEMENTED, and clients fall back to a single PUT.
+	EndpointMultipart = "mlflow-artifacts/mpu"
+	// EndpointPresigned is the endpoint name of the proxied multipart
+	// download API (GET /api/2.0/mlflow-artifacts/presigned/...), answered
+	// with 501 NOT_IMPLEMENTED.
+	EndpointPresigned = "mlflow-artifacts/presigned"
 	// AllEndpoints matches every endpoint in [Server.Fail] and
 	// [Server.Requests].
 	AllEndpoints = "*"
@@ -169,8 +178,10 @@ func endpointOf(p string) string {
 		if !ok {
 			continue
 		}
-		if rest == EndpointArtifacts || strings.HasPrefix(rest, EndpointArtifacts+"/") {
-			return EndpointArtifacts
+		for _, e := range []string{EndpointArtifacts, EndpointMultipart, EndpointPresigned} {
+			if rest == e || strings.HasPrefix(rest, e+"/") {
+				return e
+			}
 		}
 		if name, ok := strings.CutPrefix(rest, "mlflow/"); ok {
 			if _, known := routes[name]; known {
@@ -218,6 +229,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, endpoint string) 
 		if err := s.serveArtifact(w, r); err != nil {
 			writeError(w, err)
 		}
+		return
+	case EndpointMultipart:
+		writeError(w, &apiErr{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "Multipart upload is not supported for the current artifact repository", plain: true})
+		return
+	case EndpointPresigned:
+		writeError(w, &apiErr{status: http.StatusNotImplemented, code: "NOT_IMPLEMENTED", msg: "Multipart download is not supported for the current artifact repository", plain: true})
 		return
 	}
 	rt := routes[endpoint]

@@ -382,3 +382,15 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		t.Errorf("Requests(\"\") = %d, want 2", got)
 	}
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func newRequest(method, path, body string) *http.Request {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
+}
+
+func jsonNum(s string) json.Number { return json.Number(s) }

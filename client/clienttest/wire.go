@@ -89,6 +89,7 @@ type apiErr struct {
 	code   string
 	msg    string
 	html   bool // answer with the framework's HTML error page instead
+	plain  bool // no sqlstate / error_class (the artifact multipart handlers)
 }
 
 func (e *apiErr) Error() string { return e.code + ": " + e.msg }
@@ -137,6 +138,16 @@ func errorClass(code string) string {
 func writeError(w http.ResponseWriter, e *apiErr) {
 	if e.html {
 		writeHTMLError(w, e.status)
+		return
+	}
+	if e.plain {
+		body, _ := json.Marshal(struct {
+			ErrorCode string `json:"error_code"`
+			Message   string `json:"message"`
+		}{e.code, e.msg})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(e.status)
+		_, _ = w.Write(body)
 		return
 	}
 	body, _ := json.Marshal(struct {

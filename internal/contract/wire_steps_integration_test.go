@@ -248,5 +248,10 @@ func wireSteps() []wireStep {
 		{name: "escaping path", method: "PUT", path: art + "/{exp}/{run}/artifacts/%2E%2E/evil", body: "x", contentType: "-"},
 		{name: "delete artifact", method: "DELETE", path: art + "/{exp}/{run}/artifacts/top.bin"},
 		get("list after delete", "artifacts/list?run_id={run}"),
+		{name: "multipart create", method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/create/{exp}/{run}/artifacts/f.bin", body: `{"path":"f.bin","num_parts":2}`},
+		{name: "multipart abort", method: "POST", path: "/api/2.0/mlflow-artifacts/mpu/abort/{exp}/{run}/artifacts/f.bin", body: `{"path":"f.bin","upload_id":"u"}`},
+		{name: "multipart download", method: "GET", path: "/api/2.0/mlflow-artifacts/presigned/{exp}/{run}/artifacts/f.bin"},
+		post("search experiments default order", "experiments/search", `{"filter":"name LIKE '{p}-%'","max_results":10}`),
+		post("search experiments by creation time", "experiments/search", `{"filter":"name LIKE '{p}-%'","max_results":10,"order_by":["creation_time ASC"]}`),
 	}
 }
