@@ -76,6 +76,29 @@ type Batcher struct {
 
 	spool *spool
 	rp    *replayer
+
+	clock atomic.Pointer[batchClock]
+}
+
+// batchClock stamps enqueue times: wall-clock milliseconds from a recent
+// time.Now plus the monotonic time elapsed since, which is about half the
+// cost of time.Now per call. Lanes refresh it every flush interval, so it
+// follows wall-clock adjustments with at most that delay.
+type batchClock struct {
+	wallMs int64
+	mono   time.Time
+}
+
+func (b *Batcher) nowMillis() int64 {
+	c := b.clock.Load()
+	return c.wallMs + int64(time.Since(c.mono)/time.Millisecond)
+}
+
+func (b *Batcher) refreshClock() {
+	t := time.Now()
+	// Align mono to the millisecond boundary of wallMs.
+	frac := time.Duration(t.UnixNano() % int64(time.Millisecond))
+	b.clock.Store(&batchClock{wallMs: t.UnixMilli(), mono: t.Add(-frac)})
 }
 
 // BatcherStats is a snapshot of a Batcher's counters. Counts are entries
@@ -173,6 +196,7 @@ func NewBatcher(c *Client, opts ...BatcherOption) (*Batcher, error) {
 		progressCh: make(chan struct{}),
 	}
 	b.hardCtx, b.hardCancel = context.WithCancel(context.Background())
+	b.refreshClock()
 	nShards := 1
 	for nShards < s.senders*4 {
 		nShards <<= 1

@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
-	"time"
 	"unsafe"
 )
 
@@ -67,13 +66,13 @@ func (b *Batcher) shardFor(runID string) *batcherShard {
 // network I/O, and blocks only while the queue is full (the default policy).
 // After Shutdown it returns ErrClosed. It is safe for concurrent use.
 func (b *Batcher) LogMetric(runID, key string, value float64, step int64) error {
-	return b.enqueueMetric(nil, runID, key, value, time.Now().UnixMilli(), step)
+	return b.enqueueMetric(nil, runID, key, value, b.nowMillis(), step)
 }
 
 // LogMetricContext is LogMetric that gives up waiting for queue space when
 // ctx ends, returning the context's error.
 func (b *Batcher) LogMetricContext(ctx context.Context, runID, key string, value float64, step int64) error {
-	return b.enqueueMetric(ctx, runID, key, value, time.Now().UnixMilli(), step)
+	return b.enqueueMetric(ctx, runID, key, value, b.nowMillis(), step)
 }
 
 // LogMetrics enqueues metric points of one run. A zero Timestamp is
@@ -92,7 +91,7 @@ func (b *Batcher) LogMetricsContext(ctx context.Context, runID string, ms []Metr
 	if err := validateRunID(runID); err != nil {
 		return err
 	}
-	now := time.Now().UnixMilli()
+	now := b.nowMillis()
 	for i := range ms {
 		m := ms[i]
 		if m.Timestamp == 0 {

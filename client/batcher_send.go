@@ -79,6 +79,9 @@ func (l *batcherLane) run() {
 		case <-l.wake:
 			l.drain(l.flushAll.Swap(false), false)
 		case <-t.C:
+			if l.id == 0 {
+				l.b.refreshClock()
+			}
 			l.flushAll.Store(false)
 			l.drain(true, true)
 		case <-l.stop:
