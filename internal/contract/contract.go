@@ -40,6 +40,7 @@ func Run(t *testing.T, newClient func(t *testing.T) *client.Client) {
 		{"RegistryAlias", s.registryAlias},
 		{"LogInputs", s.logInputs},
 		{"BulkInterval", s.bulkInterval},
+		{"Artifacts", s.artifacts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, s.newClient(t))
