@@ -53,6 +53,27 @@
 // params and tags, ASC or DESC; absent values sort last. Page tokens are
 // opaque.
 //
+// # Differences from MLflow
+//
+// The fake was compared request by request with MLflow 3.17.2 (SQLite
+// store, proxied artifacts); internal/contract pins the comparison. Known,
+// deliberate differences:
+//
+//   - Search filters and order_by support only the subset above; MLflow
+//     supports more (OR is rejected by both, with the same message).
+//   - Strings that are not MLflow's ("NaN", "Infinity", "-Infinity", or a
+//     decimal number) are rejected as metric values with 400, where MLflow
+//     accepts Python spellings such as "nan" and stores odd values; JSON
+//     null for a repeated field is read as empty, where MLflow answers 500.
+//   - Messages that quote database errors (duplicate names on rename, a
+//     run without experiment) carry the same error code and status but a
+//     shorter text; model version sources that are local paths are shown
+//     resolved against the fake's working directory.
+//   - Experiments and runs live in memory; there is one workspace
+//     ("default"), no traces, logged models, datasets search or users.
+//   - The multipart artifact endpoints answer 501 NOT_IMPLEMENTED, like a
+//     server whose artifact store is local disk.
+//
 // # Faults and inspection
 //
 // [Server.Fail] injects per-endpoint faults (HTTP statuses with MLflow or

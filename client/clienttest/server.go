@@ -192,7 +192,9 @@ func endpointOf(p string) string {
 	return ""
 }
 
-// ServeHTTP serves one request of the MLflow REST API.
+// ServeHTTP serves one request of the MLflow REST API, applying any fault
+// registered with [Server.Fail] for its endpoint. It is safe for concurrent
+// use; state changes of one request are atomic.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	endpoint := endpointOf(r.URL.Path)
 	s.lock()
