@@ -89,27 +89,39 @@ func (tg *wireTarget) expand(s string) string {
 
 func (tg *wireTarget) do(t *testing.T, st wireStep) wireAnswer {
 	t.Helper()
-	var body io.Reader
-	if st.body != "" {
-		body = strings.NewReader(tg.expand(st.body))
+	var (
+		resp *http.Response
+		raw  []byte
+	)
+	// The real server is shared by concurrent test packages; SQLite may
+	// briefly answer "database is locked". Retry those, nothing else.
+	for attempt := 0; ; attempt++ {
+		var body io.Reader
+		if st.body != "" {
+			body = strings.NewReader(tg.expand(st.body))
+		}
+		req, err := http.NewRequest(st.method, tg.base+tg.expand(st.path), body)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		switch {
+		case st.contentType == "-":
+		case st.contentType != "":
+			req.Header.Set("Content-Type", st.contentType)
+		case st.body != "":
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s on %s: %v", st.name, tg.name, err)
+		}
+		raw, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 500 || attempt == 5 || !bytes.Contains(raw, []byte("locked")) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 	}
-	req, err := http.NewRequest(st.method, tg.base+tg.expand(st.path), body)
-	if err != nil {
-		t.Fatalf("%s: %v", st.name, err)
-	}
-	switch {
-	case st.contentType == "-":
-	case st.contentType != "":
-		req.Header.Set("Content-Type", st.contentType)
-	case st.body != "":
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s on %s: %v", st.name, tg.name, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	ans := wireAnswer{Status: resp.StatusCode, ContentType: strings.TrimSuffix(resp.Header.Get("Content-Type"), "; charset=utf-8")}
 	if ans.ContentType == "application/json" {
 		dec := json.NewDecoder(bytes.NewReader(raw))
