@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -63,10 +64,24 @@ type faultState struct {
 // Fail(e, Fault{Status: 503, Times: 2}) followed by
 // Fail(e, Fault{DropConnection: true, Times: 1}) answers 503 twice, then drops
 // one connection, then serves normally. Fail is safe for concurrent use.
+// It panics when endpoint names no endpoint of the fake (a typo in a test
+// would otherwise inject nothing).
 func (s *Server) Fail(endpoint string, f Fault) {
+	if !knownEndpoint(endpoint) {
+		panic(fmt.Sprintf("clienttest: Fail: unknown endpoint %q (use the path after /api/2.0/mlflow/, e.g. \"runs/log-batch\")", endpoint))
+	}
 	s.lock()
 	defer s.mu.Unlock()
 	s.faults[endpoint] = append(s.faults[endpoint], &faultState{Fault: f, left: f.Times})
+}
+
+func knownEndpoint(e string) bool {
+	switch e {
+	case EndpointArtifacts, EndpointMultipart, EndpointPresigned, EndpointHealth, EndpointVersion, AllEndpoints:
+		return true
+	}
+	_, ok := routes[e]
+	return ok
 }
 
 // ClearFaults removes every fault. It is safe for concurrent use.

@@ -172,3 +172,14 @@ func TestFaultDelayEndsWhenClientGoesAway(t *testing.T) {
 		t.Errorf("error = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+func TestFailUnknownEndpointPanics(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "runs/log_batch") {
+			t.Errorf("recover() = %v, want a panic naming the endpoint", r)
+		}
+	}()
+	var srv clienttest.Server
+	srv.Fail("runs/log_batch", clienttest.Fault{Status: 500})
+}
