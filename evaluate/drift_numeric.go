@@ -149,8 +149,8 @@ func prepareNumeric(ref, cur []float64, c driftConfig) (*NumericReference, []flo
 }
 
 // CompareNumericMethods runs several drift methods on the same pair of
-// numeric samples, sorting each sample once, and returns one result per
-// method in the order given. An empty methods list means
+// numeric samples, sorting each sample once and running the methods
+// concurrently, and returns one result per method in the order given. An empty methods list means
 // {MethodKS, MethodWasserstein, MethodPSI}. A [WithMethod] option is
 // ignored. Errors and input handling are those of [CompareNumeric].
 func CompareNumericMethods(ref, cur []float64, methods []Method, opts ...DriftOption) ([]FeatureDrift, error) {
@@ -176,18 +176,22 @@ func (r *NumericReference) compareMethods(cs []float64, dropped int, methods []M
 	if len(methods) == 0 {
 		methods = []Method{MethodKS, MethodWasserstein, MethodPSI}
 	}
-	out := make([]FeatureDrift, 0, len(methods))
 	for _, m := range methods {
 		if m.Kind() == "" {
 			return nil, optErr("drift method %q", m)
 		}
+	}
+	out := make([]FeatureDrift, len(methods))
+	errs := make([]error, len(methods))
+	parallelFor(len(methods), func(i int) {
 		mc := c
-		mc.method = m
-		fd, err := r.compareSorted(cs, dropped, mc)
+		mc.method = methods[i]
+		out[i], errs[i] = r.compareSorted(cs, dropped, mc)
+	})
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, fd)
 	}
 	return out, nil
 }
