@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,19 +204,33 @@ func TestArtifactsRoundTripIntegration(t *testing.T) {
 			if err := c.LogArtifacts(ctx, runID, src, "gotree", WithConcurrency(3)); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.LogArtifact(ctx, runID, filepath.Join(src, "model", "big.bin"), "single"); err != nil {
+			// 11 MiB with 5 MiB parts: multipart on S3 (file sections) and
+			// through the transfer manager for the unknown-size stream.
+			large := make([]byte, 11<<20+3)
+			_, _ = rand.Read(large)
+			largePath := filepath.Join(t.TempDir(), "big.bin")
+			if err := os.WriteFile(largePath, large, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			stream := make([]byte, 2<<20+7)
+			var lastDone atomic.Int64
+			progress := WithProgress(func(_ string, done, _ int64) { lastDone.Store(done) })
+			if err := c.LogArtifact(ctx, runID, largePath, "single", WithPartSize(5<<20), WithConcurrency(2), progress); err != nil {
+				t.Fatal(err)
+			}
+			if got := lastDone.Load(); got != int64(len(large)) {
+				t.Errorf("final progress %d, want %d", got, len(large))
+			}
+			stream := make([]byte, 11<<20+7)
 			_, _ = rand.Read(stream)
-			if err := c.LogArtifactStream(ctx, runID, "stream/s.bin", io.MultiReader(bytes.NewReader(stream)), -1); err != nil {
+			if err := c.LogArtifactStream(ctx, runID, "stream/s.bin", io.MultiReader(bytes.NewReader(stream)), -1, WithPartSize(5<<20)); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]string{}
 			for k, v := range artTreeHashes(t, src) {
 				want["gotree/"+k] = v
 			}
-			want["single/big.bin"] = artTreeHashes(t, src)["model/big.bin"]
+			largeSum := sha256.Sum256(large)
+			want["single/big.bin"] = hex.EncodeToString(largeSum[:])
 			sum := sha256.Sum256(stream)
 			want["stream/s.bin"] = hex.EncodeToString(sum[:])
 			var got map[string]string

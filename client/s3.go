@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,6 +41,7 @@ type s3Store struct {
 	prefix string // key prefix of the run root, no leading or trailing slash
 	extra  *s3Upload
 	owner  string
+	logger *slog.Logger
 }
 
 // newS3Store builds the S3 client from st.awsConfig or the default chain and
@@ -121,6 +123,7 @@ func newS3Store(ctx context.Context, c *Client, bucket, prefix string, st *artif
 		prefix: strings.Trim(prefix, "/"),
 		extra:  extra,
 		owner:  strings.TrimSpace(env(envS3ExpectedOwner)),
+		logger: c.logger,
 	}, nil
 }
 
@@ -132,9 +135,6 @@ func (s *s3Store) put(ctx context.Context, dest string, src *uploadSource, st *a
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(key),
 		Body:   src.body,
-	}
-	if src.file != nil {
-		in.Body = src.file
 	}
 	if src.size >= 0 {
 		in.ContentLength = aws.Int64(src.size)
@@ -155,6 +155,11 @@ func (s *s3Store) put(ctx context.Context, dest string, src *uploadSource, st *a
 	if err := s.extra.apply(in); err != nil {
 		return err
 	}
+	if src.file != nil && src.size >= 0 {
+		return s.putFile(ctx, dest, src.file, src.size, in, st)
+	}
+	// Streams go through the transfer manager: multipart with up to
+	// (concurrency+1) part buffers when the size is unknown or large.
 	var opts []func(*transfermanager.Options)
 	if st.progress != nil {
 		opts = append(opts, func(o *transfermanager.Options) {
