@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -127,5 +128,56 @@ func TestRuleValidate(t *testing.T) {
 	dup := RuleSet{Rules: []MetricRule{ok, ok}}
 	if err := dup.Validate(); err == nil || !strings.Contains(err.Error(), "more than one rule") {
 		t.Errorf("duplicate metric: %v", err)
+	}
+}
+
+func FuzzReportJSON(f *testing.F) {
+	seed, _ := json.Marshal(sampleReport())
+	f.Add(string(seed))
+	f.Add(`{"checks":[{"kind":"threshold","observed":"NaN","limit":"-Infinity","passed":false,"severity":"critical","message":"x"}]}`)
+	f.Add(`{"checks":null,"benchmark":{"kind":"rolling_median","run_ids":["a","b"],"reason":"r"}}`)
+	f.Add(`{"checks":[{"observed":1e400}]}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		var r Report
+		if err := json.Unmarshal([]byte(data), &r); err != nil {
+			return
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		var back Report
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("decode own output %s: %v", b, err)
+		}
+		b2, err := json.Marshal(back)
+		if err != nil || string(b2) != string(b) {
+			t.Fatalf("not stable:\n%s\n%s", b, b2)
+		}
+	})
+}
+
+// BenchmarkEvaluate400x20 is the in-process part of the scale target: 400
+// candidate runs with 20 metrics, 3 checks each, against their benchmarks.
+func BenchmarkEvaluate400x20(b *testing.B) {
+	rs := RuleSet{}
+	cands, bases := make([]Metrics, 400), make([]Metrics, 400)
+	for k := range 20 {
+		rs.Rules = append(rs.Rules, MetricRule{Metric: fmt.Sprintf("m%02d", k), Direction: HigherIsBetter, Threshold: p(0.5), MaxRegression: p(0.02), MaxRelativeRegression: p(0.05)})
+	}
+	for i := range cands {
+		cands[i], bases[i] = Metrics{}, Metrics{}
+		for k := range 20 {
+			m := fmt.Sprintf("m%02d", k)
+			cands[i][m], bases[i][m] = 0.8+float64(i%7)/100, 0.8+float64(k%5)/100
+		}
+	}
+	bench := &Benchmark{Source: BaselineSource{Kind: SourceRun, RunID: "r"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range cands {
+			bench.Metrics = bases[i]
+			_ = EvaluateAgainst(cands[i], bench, rs)
+		}
 	}
 }

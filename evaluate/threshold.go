@@ -54,7 +54,7 @@ func Evaluate(candidate, baseline Metrics, rules RuleSet) Report {
 // whose Source is named in every message and in Report.Benchmark. bench may be
 // nil. It is pure and modifies none of its inputs.
 func EvaluateAgainst(candidate Metrics, bench *Benchmark, rules RuleSet) Report {
-	rep := Report{Model: rules.Model, ModelGroup: rules.Group, Country: rules.Country, Checks: []Check{}}
+	rep := Report{Model: rules.Model, ModelGroup: rules.Group, Country: rules.Country, Checks: make([]Check, 0, 2*len(rules.Rules))}
 	var baseline Metrics
 	src := ""
 	if bench != nil {
@@ -85,7 +85,9 @@ func evalRule(out []Check, candidate, baseline Metrics, src string, r MetricRule
 	}
 	c = client.NormalizeInf(c)
 	if r.Threshold != nil {
-		out = append(out, thresholdCheck(m, r.Direction, c, *r.Threshold, sev.Threshold))
+		vals := make([]Float, 2)
+		vals[0], vals[1] = Float(c), Float(*r.Threshold)
+		out = append(out, thresholdCheck(m, r.Direction, &vals[0], &vals[1], sev.Threshold))
 	}
 	if !r.needsBaseline() {
 		return out
@@ -112,6 +114,8 @@ func evalRule(out []Check, candidate, baseline Metrics, src string, r MetricRule
 	}
 	b = client.NormalizeInf(b)
 	cmp := comparison{metric: m, dir: r.Direction, c: c, b: b, src: src}
+	cmp.desc = cmp.describe()
+	cmp.vals = make([]Float, 0, 12) // backs the Observed/Limit/Baseline pointers of this rule's checks
 	if v := r.MinAbsoluteChange; v != nil {
 		out = append(out, cmp.minAbs(*v, sev.MinChange))
 	}
@@ -127,25 +131,27 @@ func evalRule(out []Check, candidate, baseline Metrics, src string, r MetricRule
 	return out
 }
 
-func thresholdCheck(m string, dir Direction, c, t float64, sev Severity) Check {
-	ck := Check{Kind: KindThreshold, Metric: m, Observed: F(c), Limit: F(t), Severity: sev}
+func thresholdCheck(m string, dir Direction, obs, limit *Float, sev Severity) Check {
+	c, t := float64(*obs), float64(*limit)
+	ck := Check{Kind: KindThreshold, Metric: m, Observed: obs, Limit: limit, Severity: sev}
 	slack := tol(c, t)
+	cs, ts := num(c), num(t)
 	if dir == HigherIsBetter {
 		ck.Method = "candidate >= threshold"
 		ck.Passed = c >= t-slack
 		if ck.Passed {
-			ck.Message = fmt.Sprintf("%s %s meets the threshold (at least %s)", m, num(c), num(t))
+			ck.Message = m + " " + cs + " meets the threshold (at least " + ts + ")"
 		} else {
-			ck.Message = fmt.Sprintf("%s %s is below the threshold %s (must be at least %s)", m, num(c), num(t), num(t))
+			ck.Message = m + " " + cs + " is below the threshold " + ts + " (must be at least " + ts + ")"
 		}
 		return ck
 	}
 	ck.Method = "candidate <= threshold"
 	ck.Passed = c <= t+slack
 	if ck.Passed {
-		ck.Message = fmt.Sprintf("%s %s meets the threshold (at most %s)", m, num(c), num(t))
+		ck.Message = m + " " + cs + " meets the threshold (at most " + ts + ")"
 	} else {
-		ck.Message = fmt.Sprintf("%s %s is above the threshold %s (must be at most %s)", m, num(c), num(t), num(t))
+		ck.Message = m + " " + cs + " is above the threshold " + ts + " (must be at most " + ts + ")"
 	}
 	return ck
 }
@@ -156,6 +162,18 @@ type comparison struct {
 	dir    Direction
 	c, b   float64
 	src    string
+	desc   string  // describe(), computed once per rule
+	vals   []Float // arena for the checks' value pointers; never grows past its capacity
+}
+
+// f returns a pointer to v inside the arena (one allocation per rule instead
+// of three per check).
+func (p *comparison) f(v float64) *Float {
+	if len(p.vals) == cap(p.vals) {
+		return F(v)
+	}
+	p.vals = append(p.vals, Float(v))
+	return &p.vals[len(p.vals)-1]
 }
 
 // gain is the improvement of the candidate over the baseline, positive when
@@ -196,60 +214,60 @@ func (p comparison) describe() string {
 	return fmt.Sprintf("%s %s is %s %s %s", p.metric, num(p.c), diff, side, bench)
 }
 
-func (p comparison) check(kind CheckKind, method string, limit float64, relative bool, sev Severity) Check {
-	return Check{Kind: kind, Metric: p.metric, Observed: F(p.c), Limit: F(limit), Relative: relative, Baseline: F(p.b), BaselineSource: p.src, Method: method, Severity: sev}
+func (p *comparison) check(kind CheckKind, method string, limit float64, relative bool, sev Severity) Check {
+	return Check{Kind: kind, Metric: p.metric, Observed: p.f(p.c), Limit: p.f(limit), Relative: relative, Baseline: p.f(p.b), BaselineSource: p.src, Method: method, Severity: sev}
 }
 
-func (p comparison) minAbs(delta float64, sev Severity) Check {
+func (p *comparison) minAbs(delta float64, sev Severity) Check {
 	ck := p.check(KindMinChange, "absolute improvement >= min_absolute_change", delta, false, sev)
 	ck.Passed = p.gain() >= delta-tol(p.c, p.b, delta)
-	ck.Message = p.describe() + p.verdictMin(ck.Passed, num(delta))
+	ck.Message = p.desc + p.verdictMin(ck.Passed, num(delta))
 	return ck
 }
 
-func (p comparison) minRel(r float64, absSet bool, sev Severity) Check {
+func (p *comparison) minRel(r float64, absSet bool, sev Severity) Check {
 	ck := p.check(KindMinChange, "relative improvement >= min_relative_change", r, true, sev)
 	if p.relUndefined() {
 		ck.Method = "relative improvement undefined (baseline " + num(p.b) + ")"
 		if absSet {
 			ck.Passed = true
-			ck.Message = p.describe() + "; the relative change is undefined against this benchmark, so min_absolute_change decides"
+			ck.Message = p.desc + "; the relative change is undefined against this benchmark, so min_absolute_change decides"
 			return ck
 		}
 		g := p.gain()
 		ck.Passed = g > tol(p.c, p.b) || (r == 0 && g >= -tol(p.c, p.b))
-		ck.Message = p.describe() + "; the relative change is undefined against this benchmark, so only a strict improvement passes" +
+		ck.Message = p.desc + "; the relative change is undefined against this benchmark, so only a strict improvement passes" +
 			p.verdictShort(ck.Passed)
 		return ck
 	}
 	ck.Passed = p.gain() >= r*math.Abs(p.b)-tol(p.c, p.b, r*p.b)
-	ck.Message = p.describe() + p.verdictMin(ck.Passed, pct(r))
+	ck.Message = p.desc + p.verdictMin(ck.Passed, pct(r))
 	return ck
 }
 
-func (p comparison) maxAbs(x float64, sev Severity) Check {
+func (p *comparison) maxAbs(x float64, sev Severity) Check {
 	ck := p.check(KindMaxRegression, "absolute regression <= max_regression", x, false, sev)
 	ck.Passed = -p.gain() <= x+tol(p.c, p.b, x)
-	ck.Message = p.describe() + p.verdictMax(ck.Passed, num(x))
+	ck.Message = p.desc + p.verdictMax(ck.Passed, num(x))
 	return ck
 }
 
-func (p comparison) maxRel(x float64, absSet bool, sev Severity) Check {
+func (p *comparison) maxRel(x float64, absSet bool, sev Severity) Check {
 	ck := p.check(KindMaxRegression, "relative regression <= max_relative_regression", x, true, sev)
 	if p.relUndefined() {
 		ck.Method = "relative regression undefined (baseline " + num(p.b) + ")"
 		if absSet {
 			ck.Passed = true
-			ck.Message = p.describe() + "; the relative change is undefined against this benchmark, so max_regression decides"
+			ck.Message = p.desc + "; the relative change is undefined against this benchmark, so max_regression decides"
 			return ck
 		}
 		ck.Passed = -p.gain() <= tol(p.c, p.b)
-		ck.Message = p.describe() + "; the relative change is undefined against this benchmark, so any regression fails" +
+		ck.Message = p.desc + "; the relative change is undefined against this benchmark, so any regression fails" +
 			p.verdictShort(ck.Passed)
 		return ck
 	}
 	ck.Passed = -p.gain() <= x*math.Abs(p.b)+tol(p.c, p.b, x*p.b)
-	ck.Message = p.describe() + p.verdictMax(ck.Passed, pct(x))
+	ck.Message = p.desc + p.verdictMax(ck.Passed, pct(x))
 	return ck
 }
 
