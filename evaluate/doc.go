@@ -71,13 +71,45 @@
 // keys and invalid limits are rejected with a *RuleError naming the file, line,
 // column and field. Example files are in the repository's testdata/rules.
 //
-// # Benchmarks and outcome
+// # Benchmarks
 //
-// ResolveBenchmark chooses the benchmark through the MLflow client: an explicit
-// run, the latest FINISHED run in an experiment matching a filter, the champion
-// model version's source run, or a rolling median of the last N passed runs.
-// LogOutcome writes the result back to the candidate run as tags
-// (mlwatch.eval.status and mlwatch.eval.<metric>.status) and the JSON report.
+// ResolveBenchmark chooses the benchmark of one candidate through the MLflow
+// client (any RunSource; *client.Client is one) and says which run it used, how
+// and why (BaselineSource):
+//
+//   - run: an explicit run ID;
+//   - latest_finished: the most recently started FINISHED run in a benchmark
+//     experiment matching a filter, e.g. tags.model = 'churn' and
+//     tags.country = 'DE' (order by start_time DESC);
+//   - champion: the source run of the registered model version holding an
+//     alias;
+//   - rolling_median: the per-metric median of the last N FINISHED runs whose
+//     tag mlwatch.eval.status is "passed" (NaN values skipped).
+//
+// The candidate is never its own benchmark; when nothing else qualifies the
+// error matches ErrNoBenchmark, and callers can evaluate without a benchmark
+// (MissingPolicy decides). For a fleet, LatestFinishedBy selects the newest
+// FINISHED run per pipeline tag with one paged search instead of one search
+// per candidate.
+//
+// # Drift
+//
+// The drift functions (CompareDataset, ReferenceProfile.Compare,
+// CompareSegments, ...) return FeatureDrift and DatasetDrift results;
+// DriftChecks and FeatureDriftCheck turn them into KindDrift Checks with the
+// severities of a rule set's DriftSettings, so metric and drift checks share
+// one Report.
+//
+// # Outcome
+//
+// LogOutcome writes the result back to the candidate run: a status tag per
+// subject (mlwatch.eval.<metric>.status, mlwatch.eval.drift.<feature>.status,
+// each passed, warning or critical), the breach counts, the benchmark, and the
+// overall mlwatch.eval.status last, in batches of at most 100 tags. The JSON
+// report is written to a file (WithReportFile) and uploaded as the artifact
+// mlwatch/evaluation.json when the client can upload artifacts
+// (ArtifactUploader); otherwise the file's path is recorded in the tag
+// mlwatch.eval.report_path.
 //
 // # Concurrency
 //
