@@ -11,7 +11,9 @@
 // each run in one log-batch call per run (both clients split it into
 // requests of 1000 metrics), sequentially. Go and Python alternate for
 // -reps repetitions; the medians are reported. With -concurrency > 1 the Go
-// side also reports a run with that many runs logged in parallel.
+// side also reports a run with that many runs logged in parallel. With
+// -null-server both clients log to an in-process server that discards
+// everything, which isolates the clients' own overhead from MLflow's.
 package main
 
 import (
@@ -20,13 +22,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlwatch/mlwatch/client"
@@ -54,16 +60,23 @@ func main() {
 	keys := flag.Int("keys", 50, "metric keys per run")
 	steps := flag.Int("steps", 100, "steps per key")
 	reps := flag.Int("reps", 3, "repetitions (Go and Python alternate)")
-	conc := flag.Int("concurrency", 4, "also time the Go client with this many runs in parallel (1 = skip)")
+	conc := flag.Int("concurrency", 1, "also time the Go client with this many runs in parallel (1 = skip)")
+	null := flag.Bool("null-server", false, "log to an in-process server that accepts and discards everything, to isolate client overhead")
 	flag.Parse()
-	if err := run(*runs, *keys, *steps, *reps, *conc); err != nil {
+	uri := os.Getenv("MLWATCH_TEST_MLFLOW_URI")
+	if *null {
+		srv := httptest.NewServer(nullMLflow())
+		defer srv.Close()
+		uri = srv.URL
+	}
+	if err := run(uri, *runs, *keys, *steps, *reps, *conc); err != nil {
 		fmt.Fprintln(os.Stderr, "logbatch:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs, keys, steps, reps, conc int) error {
-	uri, python := os.Getenv("MLWATCH_TEST_MLFLOW_URI"), os.Getenv("MLWATCH_TEST_PYTHON")
+func run(uri string, runs, keys, steps, reps, conc int) error {
+	python := os.Getenv("MLWATCH_TEST_PYTHON")
 	if uri == "" || python == "" {
 		return errors.New("MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON must be set (eval \"$(scripts/teststack.sh env)\")")
 	}
@@ -189,7 +202,7 @@ func pySide(ctx context.Context, python, uri, expID string, runs, keys, steps in
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("python: %v: %s", err, lastLine(stderr.String()))
+		return 0, fmt.Errorf("python: %v: %s", err, tail(stderr.String(), 1500))
 	}
 	// MLflow prints "View run ..." lines to stdout; the result is the last line.
 	var res struct{ Seconds float64 }
@@ -197,6 +210,41 @@ func pySide(ctx context.Context, python, uri, expID string, runs, keys, steps in
 		return 0, fmt.Errorf("python output %q: %v", out, err)
 	}
 	return time.Duration(res.Seconds * float64(time.Second)), nil
+}
+
+// nullMLflow answers the few endpoints the benchmark uses with minimal
+// valid MLflow JSON and discards every log-batch body after reading it.
+func nullMLflow() http.Handler {
+	var n atomic.Int64
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, body string) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}
+	mux.HandleFunc("/api/2.0/mlflow/experiments/get-by-name", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, `{"experiment":{"experiment_id":"1","name":"bench","lifecycle_stage":"active"}}`)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/experiments/get", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, `{"experiment":{"experiment_id":"1","name":"bench","lifecycle_stage":"active"}}`)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/create", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		id := fmt.Sprintf("%032x", n.Add(1))
+		reply(w, `{"run":{"info":{"run_id":"`+id+`","run_uuid":"`+id+`","experiment_id":"1","status":"RUNNING","start_time":1,"lifecycle_stage":"active","artifact_uri":"mlflow-artifacts:/1/`+id+`/artifacts"},"data":{}}}`)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/get", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("run_id")
+		reply(w, `{"run":{"info":{"run_id":"`+id+`","run_uuid":"`+id+`","experiment_id":"1","status":"FINISHED","start_time":1,"lifecycle_stage":"active"},"data":{}}}`)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/update", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		reply(w, `{"run_info":{"run_id":"x","experiment_id":"1","status":"FINISHED","lifecycle_stage":"active"}}`)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/log-batch", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		reply(w, `{}`)
+	})
+	return mux
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -209,6 +257,13 @@ func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		return s[i+1:]
+	}
+	return s
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
 	}
 	return s
 }
