@@ -78,7 +78,7 @@ func (s *Server) logMetric(w http.ResponseWriter, r *http.Request) *apiErr {
 	if err != nil {
 		return err
 	}
-	if err := validateMetric("", req.rMetric); err != nil {
+	if err := validateMetric(-1, req.rMetric); err != nil {
 		return err
 	}
 	s.lock()
@@ -150,7 +150,7 @@ func (s *Server) logBatch(w http.ResponseWriter, r *http.Request) *apiErr {
 	}
 	// _validate_batch_log_data, then the limits, then unique param keys.
 	for i, m := range req.Metrics {
-		if err := validateMetric(fmt.Sprintf("metrics[%d].", i), m); err != nil {
+		if err := validateMetric(i, m); err != nil {
 			return err
 		}
 	}

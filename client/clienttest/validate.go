@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"regexp"
 	"strconv"
@@ -187,8 +188,17 @@ func validateExperimentTag(key, value *string) *apiErr {
 	return lengthLimit("key", maxExpTagKeyLength, *key)
 }
 
-// validateMetric checks one metric (prefix is "" or "metrics[i].").
-func validateMetric(prefix string, m rMetric) *apiErr {
+// validateMetric checks one metric; i is its index in a log-batch, or -1
+// (error messages name "metrics[i].key" or "key").
+func validateMetric(i int, m rMetric) *apiErr {
+	if m.Key != nil && *m.Key != "" && validName(*m.Key) && pathUnique(*m.Key) &&
+		m.Value.set && m.Timestamp.set && m.Timestamp.v >= 0 && utf8.RuneCountInString(*m.Key) <= maxEntityKeyLength {
+		return nil // the common case, without building field names
+	}
+	prefix := ""
+	if i >= 0 {
+		prefix = fmt.Sprintf("metrics[%d].", i)
+	}
 	if err := validateKey(prefix+"key", prefix+"name", m.Key); err != nil {
 		return err
 	}

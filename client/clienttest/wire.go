@@ -231,13 +231,13 @@ func (f *jfloat) UnmarshalJSON(b []byte) error {
 		*f = jfloat(v)
 		return nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("invalid double %s", truncate(string(b), 40))
+	// encoding/json has validated the literal: a JSON number, true or false.
+	if b[0] == 't' || b[0] == 'f' {
+		return fmt.Errorf("invalid double %s", b)
 	}
-	v, err := strconv.ParseFloat(string(n), 64)
-	if err != nil {
-		return fmt.Errorf("invalid double %s", n)
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return fmt.Errorf("invalid double %s", truncate(string(b), 40))
 	}
 	*f = jfloat(v)
 	return nil
@@ -252,9 +252,12 @@ func (i *jint) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+	if len(b) > 1 && b[0] == '"' {
+		s = s[1 : len(s)-1]
+		if strings.ContainsRune(s, '\\') {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
