@@ -10,8 +10,13 @@ import (
 type Method string
 
 // The drift methods. Each has a [ScoreKind] and a default threshold
-// (see [Method.DefaultThreshold]); p-value methods flag drift when
-// p < threshold, distance methods when score >= threshold.
+// (see [Method.DefaultThreshold]). There is one comparison rule per score
+// kind: p-value methods flag drift when p < threshold, distance methods
+// when score >= threshold. Evidently mixes them: its ks (and
+// cramer_von_mises) flag p <= threshold, so a p-value exactly equal to the
+// threshold is drift there and not here; its chisquare and z use p <
+// threshold and its distances >= threshold, as here (its energy distance,
+// not offered here, uses >).
 const (
 	// MethodKS is the two-sample Kolmogorov-Smirnov test (numeric only);
 	// the score is the p-value of scipy.stats.ks_2samp (method auto).
