@@ -174,3 +174,30 @@ func sigV4FromEnv(getenv func(string) string) (Option, error) {
 	}
 	return WithSigV4("execute-api", cfg.Region, cfg.Credentials), nil
 }
+
+// awsTrackingHook is the one call New and NewFromEnv make for AWS-specific
+// tracking setups, before applying options. For an ARN tracking URI it
+// returns the SageMaker base URL and prepends the routing-header and SigV4
+// options (resolveARN); otherwise, when getenv is set and
+// MLFLOW_TRACKING_AWS_SIGV4 is true, it prepends the execute-api signer. The
+// caller's options come after and therefore win (e.g. WithRequestSigner).
+// New passes getenv nil (no environment variables are read, SageMaker's
+// custom endpoint and assume-role settings are off); NewFromEnv passes its
+// getenv. A URI that is neither is returned unchanged.
+func awsTrackingHook(trackingURI string, getenv func(string) string, opts []Option) (string, []Option, error) {
+	if isARN(trackingURI) {
+		base, arnOpts, err := resolveARN(trackingURI, getenv)
+		if err != nil {
+			return "", nil, err
+		}
+		return base, append(arnOpts, opts...), nil
+	}
+	if getenv == nil {
+		return trackingURI, opts, nil
+	}
+	o, err := sigV4FromEnv(getenv)
+	if err != nil || o == nil {
+		return trackingURI, opts, err
+	}
+	return trackingURI, append([]Option{o}, opts...), nil
+}

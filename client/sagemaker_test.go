@@ -118,3 +118,45 @@ func TestSigV4FromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestAWSTrackingHook(t *testing.T) {
+	t.Parallel()
+	user := WithUserAgent("u")
+	tests := []struct {
+		name     string
+		uri      string
+		env      map[string]string
+		wantURI  string
+		wantOpts int
+		wantErr  error
+	}{
+		{"plain URI, New", "https://mlflow.example.com", nil, "https://mlflow.example.com", 1, nil},
+		{"plain URI, env without sigv4", "https://mlflow.example.com", map[string]string{}, "https://mlflow.example.com", 1, nil},
+		{"execute-api", "https://api.example.com", map[string]string{envTrackingAWSSigV4: "true", "AWS_REGION": "eu-west-1"}, "https://api.example.com", 2, nil},
+		{"tracking server arn", "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/s", nil, "https://eu-west-1.experiments.sagemaker.aws", 3, nil},
+		{"arn with custom endpoint", "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-app/a",
+			map[string]string{envSageMakerCustomEndpoint: "http://127.0.0.1:1", envTrackingAWSSigV4: "true"}, "http://127.0.0.1:1", 3, nil},
+		{"bad arn", "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/e", nil, "", 0, ErrInvalidARN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var getenv func(string) string
+			if tt.env != nil {
+				getenv = func(k string) string { return tt.env[k] }
+			}
+			uri, opts, err := awsTrackingHook(tt.uri, getenv, []Option{user})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if uri != tt.wantURI || len(opts) != tt.wantOpts {
+				t.Errorf("got %q with %d options, want %q with %d", uri, len(opts), tt.wantURI, tt.wantOpts)
+			}
+			if tt.wantErr == nil {
+				if _, err := New(uri, opts...); err != nil {
+					t.Errorf("New with the hook's result: %v", err)
+				}
+			}
+		})
+	}
+}
