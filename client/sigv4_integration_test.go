@@ -16,8 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // sigPyVerify recomputes a SigV4 signature with botocore from the raw
@@ -65,7 +63,8 @@ type sigCaptured struct {
 
 // TestSigV4BotocoreVerifierIntegration sends tracking requests for both
 // SageMaker ARN kinds to a loopback server (SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT)
-// and has botocore's SigV4Auth recompute each signature.
+// and has botocore's SigV4Auth recompute each signature. The client is set
+// up by awsTrackingHook, the function New and NewFromEnv call for arn: URIs.
 func TestSigV4BotocoreVerifierIntegration(t *testing.T) {
 	artEnv(t, "MLWATCH_TEST_PYTHON")
 	kinds := []struct {
@@ -74,9 +73,13 @@ func TestSigV4BotocoreVerifierIntegration(t *testing.T) {
 		{"arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team-a", "sagemaker-mlflow", "x-mlflow-sm-tracking-server-arn"},
 		{"arn:aws:sagemaker:us-gov-west-1:123456789012:mlflow-app/app-1", "sagemaker", "x-sm-mlflow-app-arn"},
 	}
+	// Credentials come from the default AWS chain (here: the environment),
+	// exactly as New/NewFromEnv resolve them through awsTrackingHook.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDMLWATCHTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "c2VjcmV0LWtleS1mb3ItdGVzdHM")
+	t.Setenv("AWS_SESSION_TOKEN", "session-token-for-tests")
 	for _, k := range kinds {
 		t.Run(k.service, func(t *testing.T) {
-			t.Parallel()
 			var (
 				mu   sync.Mutex
 				reqs []sigCaptured
@@ -104,10 +107,9 @@ func TestSigV4BotocoreVerifierIntegration(t *testing.T) {
 				}
 				return ""
 			}
-			creds := credentials.NewStaticCredentialsProvider("AKIDMLWATCHTEST", "c2VjcmV0LWtleS1mb3ItdGVzdHM", "session-token-for-tests")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			base, opts, err := resolveARNWith(ctx, k.arn, getenv, creds)
+			base, opts, err := awsTrackingHook(k.arn, getenv, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
