@@ -41,9 +41,9 @@ checked=0
 run() {
 	local out
 	if out=$("$@" 2>&1); then
-		printf 'ok    %s\n' "$*"
+		printf '  ok    %s\n' "$*"
 	else
-		printf 'FAIL  %s\n%s\n' "$*" "$out" | sed '2,$s/^/      /'
+		printf '  FAIL  %s\n%s\n' "$*" "$out" | sed '2,$s/^/        /'
 		fail=1
 	fi
 	checked=$((checked + 1))
@@ -55,7 +55,7 @@ render_defines() {
 	local -a names
 	mapfile -t names < <(grep -oE '\{\{-? *define +"[^"]+"' "$file" | sed -E 's/.*define +"([^"]+)"/\1/' | sort -u)
 	if ((${#names[@]} == 0)); then
-		printf 'FAIL  %s defines no template\n' "$file"
+		printf '  FAIL  %s defines no template\n' "$file"
 		fail=1
 		return
 	fi
@@ -163,19 +163,19 @@ while IFS= read -r -d '' f; do
 		d=$TMP/$(echo "$f" | tr '/' '_')
 		mkdir -p "$d"
 		if split_amp "$f" "$d"; then
-			printf 'note  %s: AMP definition, checking its alertmanager_config and template_files\n' "$f"
+			printf '  note  %s: AMP definition, checking its alertmanager_config and template_files\n' "$f"
 			run amtool check-config "$d/alertmanager.yml"
 			render_inline "$d/alertmanager.yml"
 			for t in "$d"/*.tmpl; do
 				[[ -e $t ]] && render_defines "$t" "$d/*.tmpl"
 			done
 		else
-			printf 'FAIL  %s: cannot split the AMP definition\n' "$f"
+			printf '  FAIL  %s: cannot split the AMP definition\n' "$f"
 			fail=1
 		fi
 		;;
-	invalid) printf 'FAIL  %s: not valid YAML: %s\n' "$f" "$rest"; fail=1 ;;
-	*) printf 'skip  %s (not a Prometheus or Alertmanager file)\n' "$f" ;;
+	invalid) printf '  FAIL  %s: not valid YAML: %s\n' "$f" "$rest"; fail=1 ;;
+	*) printf '  skip  %s (not a Prometheus or Alertmanager file)\n' "$f" ;;
 	esac
 done < <(find "$DIR" -type f \( -name '*.yml' -o -name '*.yaml' \) -print0 | sort -z)
 
