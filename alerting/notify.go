@@ -22,9 +22,13 @@ type group struct {
 	alerts     []Alert
 }
 
+// MaxAlertsPerMessage is the most alerts one notification carries; a larger
+// group is split, keeping every message far below SNS's 256 KiB.
+const MaxAlertsPerMessage = 100
+
 // groupAlerts validates alerts and splits the valid ones into groups by
-// (model_group, severity), in first-seen order. Invalid alerts are returned
-// with their error.
+// (model_group, severity), in first-seen order, at most MaxAlertsPerMessage
+// alerts each. Invalid alerts are returned with their error.
 func groupAlerts(alerts []Alert) (groups []*group, invalid []Alert, err error) {
 	index := map[string]*group{}
 	var errs []error
@@ -36,7 +40,7 @@ func groupAlerts(alerts []Alert) (groups []*group, invalid []Alert, err error) {
 		}
 		k := a.ModelGroup + "\x00" + string(a.Severity)
 		g := index[k]
-		if g == nil {
+		if g == nil || len(g.alerts) == MaxAlertsPerMessage {
 			g = &group{modelGroup: a.ModelGroup, severity: a.Severity}
 			index[k] = g
 			groups = append(groups, g)

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -221,3 +222,43 @@ func TestSigV4TransportConfig(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNewAMPWriter builds an AMP writer from the default credential chain
+// (here: environment variables) and checks what it would send, without any
+// network: the injected transport captures the signed request.
+func TestNewAMPWriter(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var got *http.Request
+	var body []byte
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = r
+		body, _ = io.ReadAll(r.Body)
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	})
+	w, err := NewAMPWriter(context.Background(), "eu-west-1", "ws-abc", WithWriterHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Push(context.Background(), Breached, testAlert()); err != nil {
+		t.Fatal(err)
+	}
+	if got.URL.String() != "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-abc/api/v1/remote_write" {
+		t.Errorf("URL = %s", got.URL)
+	}
+	got.Host = got.URL.Host
+	if err := verifySigV4(got, body, "env-secret", "aps", "eu-west-1"); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	if !strings.Contains(got.Header.Get("Authorization"), "Credential=AKIDENV/") {
+		t.Errorf("Authorization = %q, want the environment's key", got.Header.Get("Authorization"))
+	}
+	if _, err := NewAMPWriter(context.Background(), "eu-west-1", "not-a-workspace"); !errors.Is(err, ErrConfig) {
+		t.Errorf("bad workspace: err = %v", err)
+	}
+}

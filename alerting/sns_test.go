@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -259,4 +260,40 @@ func FuzzParseMessage(f *testing.F) {
 			t.Fatalf("accepted version %q", m.Version)
 		}
 	})
+}
+
+func TestSNSNotifierSplitsLargeGroups(t *testing.T) {
+	t.Parallel()
+	pub := &fakeSNS{}
+	n, err := NewSNSNotifier("arn:aws:sns:us-east-1:123456789012:t", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []Alert
+	for i := range 2*MaxAlertsPerMessage + 1 {
+		a := testAlert()
+		a.Metric = "m" + strconv.Itoa(i)
+		a.Summary = strings.Repeat("long summary ", 50)
+		alerts = append(alerts, a)
+	}
+	if err := n.Notify(context.Background(), alerts); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.calls) != 3 {
+		t.Fatalf("publishes = %d, want 3", len(pub.calls))
+	}
+	total := 0
+	for _, c := range pub.calls {
+		if len(aws.ToString(c.Message)) > 256*1024 {
+			t.Errorf("message of %d bytes", len(aws.ToString(c.Message)))
+		}
+		m, err := ParseMessage([]byte(aws.ToString(c.Message)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(m.Alerts)
+	}
+	if total != len(alerts) {
+		t.Errorf("alerts published = %d, want %d", total, len(alerts))
+	}
 }

@@ -2,6 +2,9 @@ package alerting
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +22,22 @@ const DefaultStateExperiment = "mlwatch-alert-state"
 // hash is a hex digest of the throttle key.
 const StateTagPrefix = "mlwatch.alert."
 
+// MLflowStoreOption configures an MLflowStore.
+type MLflowStoreOption func(*MLflowStore) error
+
+// WithClaimSettle sets how long Claim waits between writing its claim and
+// reading back which claim won (default 500ms). It must exceed the time
+// concurrent claimants' writes can take to land; 0 claims without waiting.
+func WithClaimSettle(d time.Duration) MLflowStoreOption {
+	return func(s *MLflowStore) error {
+		if d < 0 {
+			return &ConfigError{Option: "claim_settle", Reason: "must not be negative"}
+		}
+		s.settle = d
+		return nil
+	}
+}
+
 // mlflowAPI is the part of *client.Client that MLflowStore uses.
 type mlflowAPI interface {
 	GetOrCreateExperiment(ctx context.Context, name string, opt *client.ExperimentOptions) (*client.Experiment, error)
@@ -31,13 +50,18 @@ type mlflowAPI interface {
 // milliseconds. Every pipeline already talks to the tracking server, so the
 // state survives ephemeral containers (SageMaker jobs) with no extra
 // infrastructure. LastSent costs one GetExperiment; MarkSent one
-// SetExperimentTag per key. Concurrent pipelines may both read "not sent"
-// before either writes: the race window is one round trip, and its worst
-// outcome is a duplicate notification, never a lost one. It is safe for
-// concurrent use.
+// SetExperimentTag per key. Pipelines of one model group often run at the
+// same time (one per country, same schedule), so a plain read-then-write
+// would let each of them send the group's daily warning; MLflowStore is
+// therefore a Claimer: claimants write a nonce, wait the settle time
+// (WithClaimSettle, default 500ms) and read back, and only the last writer
+// sends. The remaining race (a claim landing more than the settle time after
+// another's read-back) can only cause a duplicate notification, never a
+// lost one; an undelivered claim is released. It is safe for concurrent use.
 type MLflowStore struct {
-	api  mlflowAPI
-	name string
+	api    mlflowAPI
+	name   string
+	settle time.Duration
 
 	mu    sync.Mutex
 	expID string
@@ -46,18 +70,20 @@ type MLflowStore struct {
 // NewMLflowStore returns a store on the experiment named experiment
 // (DefaultStateExperiment when ""), created on first use. c is typically a
 // *client.Client.
-func NewMLflowStore(c *client.Client, experiment string) (*MLflowStore, error) {
+func NewMLflowStore(c *client.Client, experiment string, opts ...MLflowStoreOption) (*MLflowStore, error) {
 	if c == nil {
 		return nil, &ConfigError{Option: "client", Reason: "nil MLflow client"}
 	}
-	return newMLflowStore(c, experiment), nil
-}
-
-func newMLflowStore(api mlflowAPI, experiment string) *MLflowStore {
 	if experiment == "" {
 		experiment = DefaultStateExperiment
 	}
-	return &MLflowStore{api: api, name: experiment}
+	s := &MLflowStore{api: c, name: experiment, settle: 500 * time.Millisecond}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // StateTagKey returns the experiment tag key MLflowStore uses for a
@@ -107,6 +133,7 @@ func (s *MLflowStore) LastSent(ctx context.Context, keys []string) (map[string]t
 		if !ok {
 			continue
 		}
+		v, _, _ = strings.Cut(v, ":") // "<ms>:<claim nonce>" while claimed
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			continue // a corrupt tag counts as never sent: fail open
@@ -124,11 +151,38 @@ func (s *MLflowStore) MarkSent(ctx context.Context, keys []string, t time.Time) 
 	}
 	v := strconv.FormatInt(t.UnixMilli(), 10)
 	for _, k := range keys {
-		if err := s.api.SetExperimentTag(ctx, exp, StateTagKey(k), v); err != nil {
+		if err := s.setTag(ctx, exp, StateTagKey(k), v); err != nil {
 			return fmt.Errorf("alerting: set state tag: %w", err)
 		}
 	}
 	return nil
+}
+
+// setTag sets an experiment tag, retrying the race MLflow's SQL store has
+// when two clients create the same new tag at once: one of them gets a 400
+// "UNIQUE constraint failed" (SQLite; "duplicate key"/"Duplicate entry" on
+// PostgreSQL/MySQL). Once the row exists, setting it again updates it.
+func (s *MLflowStore) setTag(ctx context.Context, expID, key, value string) error {
+	var err error
+	for attempt := range 4 {
+		if err = s.api.SetExperimentTag(ctx, expID, key, value); err == nil || !isTagInsertRace(err) {
+			return err
+		}
+		if sleep(ctx, time.Duration(10*(attempt+1))*time.Millisecond) != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func isTagInsertRace(err error) bool {
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+		return false
+	}
+	m := strings.ToLower(ae.Message)
+	return strings.Contains(m, "unique constraint") || strings.Contains(m, "duplicate key") ||
+		strings.Contains(m, "duplicate entry") || strings.Contains(m, "integrityerror")
 }
 
 func (s *MLflowStore) experimentID(ctx context.Context) (string, error) {
@@ -143,4 +197,59 @@ func (s *MLflowStore) experimentID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return exp.ID, nil
+}
+
+// Claim implements Claimer: it writes "<now ms>:<random nonce>" to every
+// key's tag, waits the settle time, reads the tags back and returns the keys
+// still holding its own value. Of several concurrent claimants the last
+// writer of a key wins (it reads after every earlier write), so at least one
+// wins; two can both win only if one's write lands after the other's
+// read-back, i.e. more than the settle time apart.
+func (s *MLflowStore) Claim(ctx context.Context, keys []string, now time.Time) ([]string, error) {
+	id, err := s.experimentID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, fmt.Errorf("alerting: claim nonce: %w", err)
+	}
+	v := strconv.FormatInt(now.UnixMilli(), 10) + ":" + hex.EncodeToString(nonce[:])
+	for _, k := range keys {
+		if err := s.setTag(ctx, id, StateTagKey(k), v); err != nil {
+			return nil, fmt.Errorf("alerting: claim state tag: %w", err)
+		}
+	}
+	if err := sleep(ctx, s.settle); err != nil {
+		return nil, err
+	}
+	exp, err := s.api.GetExperiment(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: state experiment: %w", err)
+	}
+	tags := make(map[string]string, len(exp.Tags))
+	for _, t := range exp.Tags {
+		tags[t.Key] = t.Value
+	}
+	var won []string
+	for _, k := range keys {
+		if tags[StateTagKey(k)] == v {
+			won = append(won, k)
+		}
+	}
+	return won, nil
+}
+
+// Release implements Claimer: it resets the keys' tags to "0" (never sent).
+func (s *MLflowStore) Release(ctx context.Context, keys []string) error {
+	id, err := s.experimentID(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.setTag(ctx, id, StateTagKey(k), "0"); err != nil {
+			return fmt.Errorf("alerting: release state tag: %w", err)
+		}
+	}
+	return nil
 }

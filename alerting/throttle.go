@@ -19,6 +19,17 @@ type StateStore interface {
 	MarkSent(ctx context.Context, keys []string, t time.Time) error
 }
 
+// Claimer is implemented by state stores shared between processes that can
+// arbitrate concurrent senders: Claim marks keys as being sent now and
+// returns those this caller won (at least one of several concurrent
+// claimants of a key wins); Release undoes the claims of keys whose
+// notification could not be delivered, so a later run sends it. Throttler
+// uses it when its store implements it (MLflowStore does).
+type Claimer interface {
+	Claim(ctx context.Context, keys []string, now time.Time) (won []string, err error)
+	Release(ctx context.Context, keys []string) error
+}
+
 // ThrottleOption configures a Throttler.
 type ThrottleOption func(*Throttler) error
 
@@ -85,9 +96,11 @@ func WithThrottleLogger(l *slog.Logger) ThrottleOption {
 // window, and criticals at once but not again for the same model group,
 // model and metric within the critical window. Alerts of one Filter call
 // that share a key are all allowed (they go out in one grouped message).
-// State lives in a StateStore. It is safe for concurrent use; concurrent
-// processes sharing a store may both send within the read-then-write window
-// (at worst a duplicate notification, never a lost one).
+// State lives in a StateStore. It is safe for concurrent use. Processes
+// sharing a store that is not a Claimer may both send within the
+// read-then-write window (at worst a duplicate notification, never a lost
+// one); with a Claimer (MLflowStore) concurrent senders of one key are
+// arbitrated so that normally exactly one sends.
 type Throttler struct {
 	store      StateStore
 	warnWindow time.Duration
@@ -154,14 +167,68 @@ func (t *Throttler) Filter(ctx context.Context, alerts []Alert) (send, suppresse
 		return append([]Alert(nil), alerts...), nil, fmt.Errorf("alerting: read throttle state: %w", err)
 	}
 	now := t.now()
+	var sendKeys []string
 	for i, a := range alerts {
+		// A last-sent time more than a minute in the future (a skewed clock
+		// elsewhere) is ignored rather than trusted to suppress for a long time.
 		if ts, ok := last[keys[i]]; ok && now.Sub(ts) < t.window(a) && !ts.After(now.Add(time.Minute)) {
 			suppressed = append(suppressed, a)
 			continue
 		}
 		send = append(send, a)
+		sendKeys = append(sendKeys, keys[i])
 	}
-	return send, suppressed, nil
+	cl, ok := t.store.(Claimer)
+	if !ok || len(send) == 0 {
+		return send, suppressed, nil
+	}
+	won, err := cl.Claim(ctx, uniq(sendKeys), now)
+	if err != nil {
+		t.logger.WarnContext(ctx, "alerting: throttle claim failed, sending anyway", "error", err.Error())
+		return send, suppressed, fmt.Errorf("alerting: claim throttle keys: %w", err)
+	}
+	isWon := make(map[string]bool, len(won))
+	for _, k := range won {
+		isWon[k] = true
+	}
+	claimed := send[:0:0]
+	for i, a := range send {
+		if isWon[sendKeys[i]] {
+			claimed = append(claimed, a)
+		} else {
+			suppressed = append(suppressed, a) // a concurrent pipeline sends this key
+		}
+	}
+	return claimed, suppressed, nil
+}
+
+func uniq(keys []string) []string {
+	seen := make(map[string]bool, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Release gives back the claims of alerts that could not be delivered (see
+// Claimer); it does nothing when the store is not a Claimer.
+func (t *Throttler) Release(ctx context.Context, undelivered []Alert) error {
+	cl, ok := t.store.(Claimer)
+	if !ok || len(undelivered) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(undelivered))
+	for _, a := range undelivered {
+		keys = append(keys, t.ThrottleKey(a))
+	}
+	if err := cl.Release(ctx, uniq(keys)); err != nil {
+		return fmt.Errorf("alerting: release throttle keys: %w", err)
+	}
+	return nil
 }
 
 // Record marks the keys of sent alerts as notified now.
@@ -214,21 +281,37 @@ func (n *ThrottledNotifier) Notify(ctx context.Context, alerts []Alert) error {
 	}
 	nerr := n.next.Notify(ctx, send)
 	delivered := send
+	var undelivered []Alert
 	var de *DeliveryError
-	if errors.As(nerr, &de) {
+	switch {
+	case errors.As(nerr, &de):
 		failed := map[string]bool{}
 		for _, a := range de.Failed {
 			failed[a.Key()] = true
 		}
 		delivered = nil
 		for _, a := range send {
-			if !failed[a.Key()] {
+			if failed[a.Key()] {
+				undelivered = append(undelivered, a)
+			} else {
 				delivered = append(delivered, a)
 			}
 		}
-	} else if nerr != nil {
-		return errors.Join(nerr, ferr)
+	case nerr != nil:
+		delivered, undelivered = nil, send
 	}
+	// Release only keys none of whose alerts went out.
+	deliveredKey := map[string]bool{}
+	for _, a := range delivered {
+		deliveredKey[n.th.ThrottleKey(a)] = true
+	}
+	var release []Alert
+	for _, a := range undelivered {
+		if !deliveredKey[n.th.ThrottleKey(a)] {
+			release = append(release, a)
+		}
+	}
+	lerr := n.th.Release(ctx, release)
 	rerr := n.th.Record(ctx, delivered)
-	return errors.Join(nerr, ferr, rerr)
+	return errors.Join(nerr, ferr, lerr, rerr)
 }

@@ -72,7 +72,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) StateStore {
 		},
 		"mlflow": func(t *testing.T) StateStore {
 			_, c := clienttest.NewServer(t)
-			s, err := NewMLflowStore(c, "")
+			s, err := NewMLflowStore(c, "", WithClaimSettle(20*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,5 +290,61 @@ func TestThrottlerOptions(t *testing.T) {
 	}
 	if _, err := NewThrottler(nil); !errors.Is(err, ErrConfig) {
 		t.Errorf("nil store accepted")
+	}
+}
+
+// TestMLflowStoreClaims: concurrent pipelines of one model group send the
+// group's warning once; an undelivered claim is released.
+func TestMLflowStoreClaims(t *testing.T) {
+	t.Parallel()
+	_, c := clienttest.NewServer(t)
+	a := testAlert()
+	a.Severity = SeverityWarning
+	newNotifier := func(rec *recorder) *ThrottledNotifier {
+		s, err := NewMLflowStore(c, "", WithClaimSettle(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		th, err := NewThrottler(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := NewThrottledNotifier(rec, th)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// A failed delivery releases the claim: the next run sends.
+	failing := &recorder{fail: func(Alert) bool { return true }}
+	if err := newNotifier(failing).Notify(context.Background(), []Alert{a}); err == nil {
+		t.Fatal("want the delivery error back")
+	}
+	rec := &recorder{}
+	const pipelines = 5
+	var wg sync.WaitGroup
+	for i := range pipelines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := a
+			b.Country = []string{"de", "fr", "it", "es", "pl"}[i]
+			if err := newNotifier(rec).Notify(context.Background(), []Alert{b}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := rec.count(); got != 1 {
+		t.Errorf("%d concurrent pipelines sent %d warnings, want 1", pipelines, got)
+	}
+	if err := newNotifier(rec).Notify(context.Background(), []Alert{a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count(); got != 1 {
+		t.Errorf("a later run re-sent the warning: %d sends", got)
+	}
+	if _, err := NewMLflowStore(c, "", WithClaimSettle(-1)); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative settle: err = %v", err)
 	}
 }

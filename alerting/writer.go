@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -48,75 +46,6 @@ var reservedHeaders = map[string]bool{
 	"X-Amz-Date":                        true,
 	"X-Amz-Security-Token":              true,
 	"Host":                              true,
-}
-
-// RetryPolicy bounds the retries of remote-write requests (5xx, network
-// errors, 429) and webhook posts. Backoff grows exponentially from
-// MinBackoff to MaxBackoff with jitter (each wait is uniformly drawn from
-// [d/2, d]). A Retry-After on a 429/503 answer is honoured when it is at most
-// MaxRetryAfter; a longer one ends the retries at once and the error is
-// returned (no retry storms, no blocking for minutes). Waits never outlast
-// the context.
-type RetryPolicy struct {
-	MaxRetries    int
-	MinBackoff    time.Duration
-	MaxBackoff    time.Duration
-	MaxRetryAfter time.Duration
-}
-
-// DefaultRetryPolicy returns 5 retries, backoff 250ms to 10s, Retry-After
-// honoured up to 1 minute.
-func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: 5, MinBackoff: 250 * time.Millisecond, MaxBackoff: 10 * time.Second, MaxRetryAfter: time.Minute}
-}
-
-func (p RetryPolicy) validate() error {
-	if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < p.MinBackoff || p.MaxRetryAfter < 0 {
-		return &ConfigError{Option: "retry", Reason: "need MaxRetries >= 0 and 0 <= MinBackoff <= MaxBackoff, MaxRetryAfter >= 0"}
-	}
-	return nil
-}
-
-// backoff returns the jittered wait before retry number attempt (0-based).
-func (p RetryPolicy) backoff(attempt int) time.Duration {
-	d := p.MinBackoff
-	for i := 0; i < attempt && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxBackoff)
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// parseRetryAfter reads a Retry-After header (seconds or HTTP date).
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 type writerSettings struct {
@@ -404,101 +333,4 @@ func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, error
 	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), w.now())
 	w.logger.DebugContext(ctx, "alerting: remote write answer", "status", resp.StatusCode, "message", we.Message)
 	return wait, we
-}
-
-// BreachState is what a push says about an alert's check.
-type BreachState int
-
-const (
-	// Breached pushes mlwatch_eval_breach = 1.
-	Breached BreachState = iota + 1
-	// Cleared pushes mlwatch_eval_breach = 0: the alert resolves at the next
-	// rule evaluation and the series stays alive.
-	Cleared
-	// Ended pushes a staleness marker on all three series: the alert
-	// resolves and the series end (use when the model or check goes away).
-	Ended
-)
-
-// Push writes the breach, observed and threshold gauges of every alert in
-// the given state (Breached: 1, Cleared: 0, Ended: stale markers). An
-// alert's Time is its sample time: zero means now, a time in the future is
-// clamped to now, and a time not after the last one pushed for the same
-// series is moved 1 ms past it, so samples of a series always increase (a
-// burst of pushes within one millisecond can thus run a few ms ahead of the
-// clock, never more). The Writer remembers one timestamp per series pushed,
-// so its memory is bounded by the series cardinality.
-// Alerts are validated first (Alert.Validate); invalid ones are returned in
-// a *DeliveryError together with those a failed request could not deliver,
-// while the valid ones are still pushed. alerts is not modified.
-func (w *Writer) Push(ctx context.Context, state BreachState, alerts ...Alert) error {
-	if state < Breached || state > Ended {
-		return &ValidationError{Field: "state", Rule: "must be Breached, Cleared or Ended"}
-	}
-	const perRequest = 500 // alerts per request: 1,500 samples, under Prometheus' default of 2,000
-	var failed []Alert
-	var errs []error
-	valid := make([]Alert, 0, len(alerts))
-	for _, a := range alerts {
-		if err := a.Validate(); err != nil {
-			failed = append(failed, a)
-			errs = append(errs, err)
-			continue
-		}
-		valid = append(valid, a)
-	}
-	for len(valid) > 0 {
-		chunk := valid[:min(perRequest, len(valid))]
-		valid = valid[len(chunk):]
-		if err := w.write(ctx, w.breachSeries(state, chunk)); err != nil {
-			failed = append(failed, chunk...)
-			errs = append(errs, err)
-		}
-	}
-	if len(failed) > 0 {
-		return &DeliveryError{Failed: failed, Err: errors.Join(errs...)}
-	}
-	return nil
-}
-
-// breachSeries builds the three series per alert, assigning timestamps.
-func (w *Writer) breachSeries(state BreachState, alerts []Alert) []Series {
-	now := w.now().UnixMilli()
-	out := make([]Series, 0, 3*len(alerts))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, a := range alerts {
-		ts := now
-		if !a.Time.IsZero() {
-			ts = min(a.Time.UnixMilli(), now)
-		}
-		key := a.Key()
-		if last, ok := w.last[key]; ok && ts <= last {
-			ts = last + 1
-		}
-		w.last[key] = ts
-		base := a.labels(make([]Label, 0, 7))
-		breach := 1.0
-		if state == Cleared {
-			breach = 0
-		}
-		for _, m := range [...]struct {
-			name  string
-			value float64
-		}{
-			{MetricBreach, breach},
-			{MetricObserved, a.Observed},
-			{MetricThreshold, a.Threshold},
-		} {
-			v := m.value
-			if state == Ended {
-				v = math.Float64frombits(StaleNaN)
-			}
-			labels := make([]Label, 0, len(base)+1)
-			labels = append(labels, Label{"__name__", m.name})
-			labels = append(labels, base...)
-			out = append(out, Series{Labels: labels, Samples: []Sample{{Value: v, Timestamp: ts}}})
-		}
-	}
-	return out
 }
