@@ -109,10 +109,15 @@
 //     SageMaker jobs): tags "mlwatch.alert.<hash>" = last-sent Unix ms on a
 //     dedicated experiment "mlwatch-alert-state". Every pipeline already has
 //     an MLflow client and credentials, so it needs no new infrastructure and
-//     survives any container. Concurrent pipelines read before they write; in
-//     that window (one round trip) two of them can both send, so the worst
-//     case is a duplicate warning, never a lost alert, which is acceptable for
-//     notifications that Alertmanager-style throttling only aims to thin out.
+//     survives any container. Pipelines of one model group often run at the
+//     same moment (one per country on one schedule); a plain read-then-write
+//     would let each send the group's daily warning, so MLflowStore arbitrates
+//     with claims (write a nonce, wait, read back twice; the last writer
+//     sends). MLflow has no compare-and-set, so a claim delayed by more than
+//     two settle times (WithClaimSettle, default 1s) can still produce a
+//     duplicate warning; it can never suppress every sender, so no alert is
+//     lost. That is acceptable for notifications the throttle only aims to
+//     thin out. Claims add about 2 s to the direct path.
 //   - FileStore: one JSON file replaced atomically (temporary file, fsync,
 //     rename), for long-lived processes with a disk. It takes no lock: one
 //     writer per file.

@@ -26,8 +26,9 @@ const StateTagPrefix = "mlwatch.alert."
 type MLflowStoreOption func(*MLflowStore) error
 
 // WithClaimSettle sets how long Claim waits between writing its claim and
-// reading back which claim won (default 500ms). It must exceed the time
-// concurrent claimants' writes can take to land; 0 claims without waiting.
+// reading back which claim won (default 1s; Claim waits it twice). It
+// should exceed the tracking server's request latency under load; 0 claims
+// without waiting.
 func WithClaimSettle(d time.Duration) MLflowStoreOption {
 	return func(s *MLflowStore) error {
 		if d < 0 {
@@ -54,10 +55,12 @@ type mlflowAPI interface {
 // same time (one per country, same schedule), so a plain read-then-write
 // would let each of them send the group's daily warning; MLflowStore is
 // therefore a Claimer: claimants write a nonce, wait the settle time
-// (WithClaimSettle, default 500ms) and read back, and only the last writer
-// sends. The remaining race (a claim landing more than the settle time after
-// another's read-back) can only cause a duplicate notification, never a
-// lost one; an undelivered claim is released. It is safe for concurrent use.
+// (WithClaimSettle, default 1s) twice, reading back after each wait, and
+// only the last writer sends. MLflow has no compare-and-set, so a race
+// remains (a claim whose write is delayed by more than two settle times);
+// it can only cause a duplicate notification, never a lost one. An
+// undelivered claim is released. A claim adds about 2 settle times to the
+// direct path's latency. It is safe for concurrent use.
 type MLflowStore struct {
 	api    mlflowAPI
 	name   string
@@ -77,7 +80,7 @@ func NewMLflowStore(c *client.Client, experiment string, opts ...MLflowStoreOpti
 	if experiment == "" {
 		experiment = DefaultStateExperiment
 	}
-	s := &MLflowStore{api: c, name: experiment, settle: 500 * time.Millisecond}
+	s := &MLflowStore{api: c, name: experiment, settle: time.Second}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -200,11 +203,11 @@ func (s *MLflowStore) experimentID(ctx context.Context) (string, error) {
 }
 
 // Claim implements Claimer: it writes "<now ms>:<random nonce>" to every
-// key's tag, waits the settle time, reads the tags back and returns the keys
-// still holding its own value. Of several concurrent claimants the last
-// writer of a key wins (it reads after every earlier write), so at least one
-// wins; two can both win only if one's write lands after the other's
-// read-back, i.e. more than the settle time apart.
+// key's tag, then twice waits the settle time and reads the tags back, and
+// returns the keys still holding its own value. Of several concurrent
+// claimants the last writer of a key wins (it reads after every earlier
+// write), so at least one wins; two can both win only if one's write lands
+// more than two settle times after the other's, after its last read-back.
 func (s *MLflowStore) Claim(ctx context.Context, keys []string, now time.Time) ([]string, error) {
 	id, err := s.experimentID(ctx)
 	if err != nil {
@@ -220,22 +223,31 @@ func (s *MLflowStore) Claim(ctx context.Context, keys []string, now time.Time) (
 			return nil, fmt.Errorf("alerting: claim state tag: %w", err)
 		}
 	}
-	if err := sleep(ctx, s.settle); err != nil {
-		return nil, err
-	}
-	exp, err := s.api.GetExperiment(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("alerting: state experiment: %w", err)
-	}
-	tags := make(map[string]string, len(exp.Tags))
-	for _, t := range exp.Tags {
-		tags[t.Key] = t.Value
-	}
-	var won []string
-	for _, k := range keys {
-		if tags[StateTagKey(k)] == v {
-			won = append(won, k)
+	// Read back twice, a settle time apart: a claim whose write was slow and
+	// landed after our first read-back still takes the key from us.
+	won := keys
+	for range 2 {
+		if len(won) == 0 {
+			break
 		}
+		if err := sleep(ctx, s.settle); err != nil {
+			return nil, err
+		}
+		exp, err := s.api.GetExperiment(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: state experiment: %w", err)
+		}
+		tags := make(map[string]string, len(exp.Tags))
+		for _, t := range exp.Tags {
+			tags[t.Key] = t.Value
+		}
+		still := won[:0:0]
+		for _, k := range won {
+			if tags[StateTagKey(k)] == v {
+				still = append(still, k)
+			}
+		}
+		won = still
 	}
 	return won, nil
 }
