@@ -99,6 +99,24 @@ func checkSeries(t *testing.T, c *Client, runID, key string, want map[int64]bool
 	}
 }
 
+// logProgress logs the batcher's and the proxy's counters every 10 s.
+func logProgress(t *testing.T, b *Batcher, p *faultproxy.Proxy) func() {
+	done := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(10 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				t.Logf("progress: batcher %+v proxy %+v", b.Stats(), p.Stats())
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 func steps(n int) map[int64]bool {
 	m := make(map[int64]bool, n)
 	for i := 0; i < n; i++ {
@@ -118,12 +136,15 @@ func TestBatcherUnderFaultsIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs := batcherRun(t, direct, 4)
-	p, err := faultproxy.New(uri, faultproxy.Config{ErrorRate: 0.20, ResetRate: 0.05, SlowRate: 0.02, SlowDelay: 4 * time.Second, Seed: 42})
+	// The per-attempt timeout must sit well above a normal log-batch
+	// answer of the (single-worker, SQLite) dev server; slow answers come
+	// after it.
+	p, err := faultproxy.New(uri, faultproxy.Config{ErrorRate: 0.20, ResetRate: 0.05, SlowRate: 0.02, SlowDelay: 12 * time.Second, Seed: 42})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := New(p.URL(), WithTimeout(2*time.Second))
+	c, err := New(p.URL(), WithTimeout(8*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +165,10 @@ func TestBatcherUnderFaultsIntegration(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	if err := b.Flush(ctx); err != nil {
+	stopProgress := logProgress(t, b, p)
+	err = b.Flush(ctx)
+	stopProgress()
+	if err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
 	elapsed := time.Since(start)
@@ -327,6 +351,9 @@ func TestBatcherSIGKILLIntegration(t *testing.T) {
 			acked, spooled := int64(-1), int64(0)
 			sc := bufio.NewScanner(out)
 			killAt := int64(1500)
+			if mode == "sync" {
+				killAt = 300 // one fsync per call: keep the test short
+			}
 			killed := false
 			for sc.Scan() {
 				f := strings.Fields(sc.Text())

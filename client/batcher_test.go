@@ -465,12 +465,12 @@ func TestBatcherSpoolsOnMemoryPressure(t *testing.T) {
 	release := s.setHang()
 	dir := t.TempDir()
 	b := newTestBatcher(t, s.client(t), WithSpoolDir(dir), WithMaxQueueBytes(1<<20), WithSpoolProbeInterval(20*time.Millisecond))
-	const n = 100_000
+	const n = 40_000
 	for i := 0; i < n; i++ {
 		if err := b.LogMetric("r3", "k", float64(i), int64(i)); err != nil {
 			t.Fatal(err)
 		}
-		if i%20000 == 0 && b.Stats().QueueBytes > 1<<20 {
+		if i%10000 == 0 && b.Stats().QueueBytes > 1<<20 {
 			t.Fatalf("QueueBytes %d over bound", b.Stats().QueueBytes)
 		}
 	}
@@ -478,7 +478,7 @@ func TestBatcherSpoolsOnMemoryPressure(t *testing.T) {
 		t.Fatalf("Stats = %+v, want spooled entries", st)
 	}
 	close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := b.Replay(ctx); err != nil {
 		t.Fatal(err)
