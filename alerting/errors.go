@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors, usable with errors.Is.
@@ -102,3 +103,34 @@ func (e *DeliveryError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// joinErrors is errors.Join with a one-line message ("a; b"): error strings
+// of this package stay on one line. nil errors are dropped; it returns nil
+// when all are nil.
+func joinErrors(errs ...error) error {
+	var out multiError
+	for _, e := range errs {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
+	}
+	return out
+}
+
+type multiError []error
+
+func (m multiError) Error() string {
+	msgs := make([]string, len(m))
+	for i, e := range m {
+		msgs[i] = strings.ReplaceAll(e.Error(), "\n", "; ")
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (m multiError) Unwrap() []error { return m }

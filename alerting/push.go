@@ -2,7 +2,6 @@ package alerting
 
 import (
 	"context"
-	"errors"
 	"math"
 )
 
@@ -56,7 +55,7 @@ func (w *Writer) Push(ctx context.Context, state BreachState, alerts ...Alert) e
 		}
 	}
 	if len(failed) > 0 {
-		return &DeliveryError{Failed: failed, Err: errors.Join(errs...)}
+		return &DeliveryError{Failed: failed, Err: joinErrors(errs...)}
 	}
 	return nil
 }

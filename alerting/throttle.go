@@ -313,5 +313,5 @@ func (n *ThrottledNotifier) Notify(ctx context.Context, alerts []Alert) error {
 	}
 	lerr := n.th.Release(ctx, release)
 	rerr := n.th.Record(ctx, delivered)
-	return errors.Join(nerr, ferr, lerr, rerr)
+	return joinErrors(nerr, ferr, lerr, rerr)
 }

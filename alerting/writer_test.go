@@ -346,3 +346,19 @@ func TestAMPRemoteWriteURL(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinErrorsOneLine(t *testing.T) {
+	t.Parallel()
+	a, b := errors.New("alerting: a"), &WriteError{StatusCode: 400, Message: "x"}
+	err := joinErrors(nil, a, b)
+	if strings.Contains(err.Error(), "\n") || err.Error() != "alerting: a; alerting: remote write: status 400: x" {
+		t.Errorf("Error() = %q", err.Error())
+	}
+	var we *WriteError
+	if !errors.Is(err, a) || !errors.As(err, &we) {
+		t.Errorf("joined error does not unwrap")
+	}
+	if joinErrors(nil, nil) != nil || joinErrors(a) != a {
+		t.Errorf("joinErrors of nil/one error")
+	}
+}
