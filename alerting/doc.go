@@ -98,6 +98,14 @@
 // SDK's retryer. Whatever could not be delivered is returned to the caller in
 // a *DeliveryError (Failed lists the alerts); nothing is dropped silently.
 //
+// # Observability
+//
+// Loggers are silent by default (With*Logger). Each remote-write request,
+// SNS publish and webhook post is one OpenTelemetry client span ("prometheus
+// remote_write", "sns publish", "webhook post") from the injected
+// TracerProvider (With*TracerProvider) or the global one, with status code,
+// attempts and counts; never URLs of webhooks, keys or signed headers.
+//
 // # Throttling the direct path
 //
 // Throttler allows at most one warning per key (model_group by default) per

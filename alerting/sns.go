@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // SNSPublisher is the part of *sns.Client that SNSNotifier uses; tests
@@ -30,6 +32,7 @@ type snsSettings struct {
 	endpoint string
 	region   string
 	creds    aws.CredentialsProvider
+	tp       trace.TracerProvider
 }
 
 // SNSOption configures an SNSNotifier. Options validate their argument and
@@ -56,6 +59,18 @@ func WithSNSRetry(p RetryPolicy) SNSOption {
 			return err
 		}
 		s.retry = p
+		return nil
+	}
+}
+
+// WithSNSTracerProvider records one span per SNS publish with tp (the
+// global provider by default).
+func WithSNSTracerProvider(tp trace.TracerProvider) SNSOption {
+	return func(s *snsSettings) error {
+		if tp == nil {
+			return &ConfigError{Option: "tracer_provider", Reason: "nil TracerProvider"}
+		}
+		s.tp = tp
 		return nil
 	}
 }
@@ -111,6 +126,7 @@ type SNSNotifier struct {
 	logger   *slog.Logger
 	retry    RetryPolicy
 	now      func() time.Time
+	tracer   trace.Tracer
 }
 
 func newSNSSettings(opts []SNSOption) (snsSettings, error) {
@@ -142,7 +158,7 @@ func NewSNSNotifier(topicARN string, pub SNSPublisher, opts ...SNSOption) (*SNSN
 	if err != nil {
 		return nil, err
 	}
-	return &SNSNotifier{topicARN: topicARN, fifo: fifo, pub: pub, logger: s.logger, retry: s.retry, now: s.now}, nil
+	return &SNSNotifier{topicARN: topicARN, fifo: fifo, pub: pub, logger: s.logger, retry: s.retry, now: s.now, tracer: tracerOf(s.tp)}, nil
 }
 
 // NewSNSNotifierFromConfig returns a notifier with an *sns.Client built from
@@ -199,7 +215,12 @@ func (n *SNSNotifier) notify(ctx context.Context, status string, alerts []Alert)
 	for _, g := range groups {
 		in, err := n.publishInput(status, g)
 		if err == nil {
-			err = n.publish(ctx, in)
+			sctx, span := startSpan(ctx, n.tracer, "sns publish", attribute.String("messaging.system", "aws_sns"),
+				attribute.Int("mlwatch.alerts", len(g.alerts)), attribute.String("mlwatch.severity", string(g.severity)),
+				attribute.String("mlwatch.model_group", g.modelGroup))
+			var attempts int
+			attempts, err = n.publish(sctx, in)
+			endSpan(span, 0, attempts, err)
 		}
 		if err != nil {
 			failed = append(failed, g.alerts...)
@@ -248,24 +269,25 @@ func (n *SNSNotifier) publishInput(status string, g *group) (*sns.PublishInput, 
 	return in, nil
 }
 
-// publish sends one message, retrying throttling errors.
-func (n *SNSNotifier) publish(ctx context.Context, in *sns.PublishInput) error {
+// publish sends one message, retrying throttling errors; it returns the
+// number of attempts.
+func (n *SNSNotifier) publish(ctx context.Context, in *sns.PublishInput) (int, error) {
 	for attempt := 0; ; attempt++ {
 		_, err := n.pub.Publish(ctx, in)
 		if err == nil {
-			return nil
+			return attempt + 1, nil
 		}
 		if !isThrottle(err) {
-			return fmt.Errorf("alerting: sns publish: %w", err)
+			return attempt + 1, fmt.Errorf("alerting: sns publish: %w", err)
 		}
 		err = fmt.Errorf("alerting: sns publish: %w: %w", ErrThrottled, err)
 		if attempt >= n.retry.MaxRetries {
-			return err
+			return attempt + 1, err
 		}
 		d := n.retry.backoff(attempt)
 		n.logger.InfoContext(ctx, "alerting: sns throttled, retrying", "attempt", attempt+1, "wait", d.String())
 		if sleep(ctx, d) != nil {
-			return err
+			return attempt + 1, err
 		}
 	}
 }

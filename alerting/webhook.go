@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // WebhookFormat selects the JSON a chat incoming webhook expects.
@@ -48,6 +51,19 @@ type webhookSettings struct {
 	logger *slog.Logger
 	retry  RetryPolicy
 	now    func() time.Time
+	tp     trace.TracerProvider
+}
+
+// WithWebhookTracerProvider records one span per webhook post with tp (the
+// global provider by default). The span never carries the webhook URL.
+func WithWebhookTracerProvider(tp trace.TracerProvider) WebhookOption {
+	return func(s *webhookSettings) error {
+		if tp == nil {
+			return &ConfigError{Option: "tracer_provider", Reason: "nil TracerProvider"}
+		}
+		s.tp = tp
+		return nil
+	}
 }
 
 // WithWebhookHTTPClient sends through a copy of hc.
@@ -95,6 +111,7 @@ type WebhookNotifier struct {
 	logger *slog.Logger
 	retry  RetryPolicy
 	now    func() time.Time
+	tracer trace.Tracer
 }
 
 // NewWebhookNotifier returns a notifier posting to webhookURL in format.
@@ -120,7 +137,7 @@ func NewWebhookNotifier(webhookURL string, format WebhookFormat, opts ...Webhook
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	return &WebhookNotifier{url: webhookURL, format: format, hc: s.hc, logger: s.logger, retry: s.retry, now: s.now}, nil
+	return &WebhookNotifier{url: webhookURL, format: format, hc: s.hc, logger: s.logger, retry: s.retry, now: s.now, tracer: tracerOf(s.tp)}, nil
 }
 
 // Notify posts the alerts as firing; every alert not delivered is returned
@@ -130,7 +147,11 @@ func (n *WebhookNotifier) Notify(ctx context.Context, alerts []Alert) error {
 	for _, g := range groups {
 		body, err := json.Marshal(n.payload("firing", g))
 		if err == nil {
-			err = n.post(ctx, body)
+			sctx, span := startSpan(ctx, n.tracer, "webhook post", attribute.Int("mlwatch.alerts", len(g.alerts)),
+				attribute.String("mlwatch.severity", string(g.severity)))
+			var status, attempts int
+			status, attempts, err = n.post(sctx, body)
+			endSpan(span, status, attempts, err)
 		}
 		if err != nil {
 			failed = append(failed, g.alerts...)
@@ -196,30 +217,32 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// post sends body with bounded retries on 5xx, 429 and network errors.
-func (n *WebhookNotifier) post(ctx context.Context, body []byte) error {
+// post sends body with bounded retries on 5xx, 429 and network errors; it
+// returns the last status (0 when none) and the number of attempts.
+func (n *WebhookNotifier) post(ctx context.Context, body []byte) (status, attempts int, err error) {
 	for attempt := 0; ; attempt++ {
-		wait, err := n.attempt(ctx, body)
+		wait, code, err := n.attempt(ctx, body)
+		status, attempts = code, attempt+1
 		if err == nil {
-			return nil
+			return status, attempts, nil
 		}
 		var we *WebhookError
 		retryable := ctx.Err() == nil && (!errors.As(err, &we) || we.StatusCode >= 500 || we.StatusCode == 429)
 		if !retryable || attempt >= n.retry.MaxRetries || wait > n.retry.MaxRetryAfter {
-			return err
+			return status, attempts, err
 		}
 		d := max(n.retry.backoff(attempt), wait)
-		n.logger.InfoContext(ctx, "alerting: webhook retry", "attempt", attempt+1, "wait", d.String())
+		n.logger.InfoContext(ctx, "alerting: webhook retry", "attempt", attempts, "wait", d.String())
 		if sleep(ctx, d) != nil {
-			return err
+			return status, attempts, err
 		}
 	}
 }
 
-func (n *WebhookNotifier) attempt(ctx context.Context, body []byte) (time.Duration, error) {
+func (n *WebhookNotifier) attempt(ctx context.Context, body []byte) (time.Duration, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, errors.New("alerting: webhook: cannot build request")
+		return 0, 0, errors.New("alerting: webhook: cannot build request")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
@@ -230,18 +253,18 @@ func (n *WebhookNotifier) attempt(ctx context.Context, body []byte) (time.Durati
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, fmt.Errorf("alerting: webhook: %w", err)
+		return 0, 0, fmt.Errorf("alerting: webhook: %w", err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 513))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return 0, nil
+		return 0, resp.StatusCode, nil
 	}
 	m := strings.TrimSpace(strings.ToValidUTF8(string(msg), "?"))
 	if i := strings.IndexAny(m, "\r\n"); i >= 0 {
 		m = m[:i]
 	}
 	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), n.now())
-	return wait, &WebhookError{StatusCode: resp.StatusCode, Message: truncate(m, 512)}
+	return wait, resp.StatusCode, &WebhookError{StatusCode: resp.StatusCode, Message: truncate(m, 512)}
 }

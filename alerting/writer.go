@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Version is the mlwatch version sent in User-Agent headers.
@@ -55,6 +57,7 @@ type writerSettings struct {
 	retry   RetryPolicy
 	now     func() time.Time
 	sigv4   *sigv4Settings
+	tp      trace.TracerProvider
 }
 
 type sigv4Settings struct {
@@ -131,6 +134,18 @@ func WithSigV4(region string, creds aws.CredentialsProvider) WriterOption {
 	}
 }
 
+// WithWriterTracerProvider records one span per remote-write request with
+// tp (the global provider by default).
+func WithWriterTracerProvider(tp trace.TracerProvider) WriterOption {
+	return func(s *writerSettings) error {
+		if tp == nil {
+			return &ConfigError{Option: "tracer_provider", Reason: "nil TracerProvider"}
+		}
+		s.tp = tp
+		return nil
+	}
+}
+
 // WithWriterClock sets the clock used for sample timestamps (time.Now by
 // default); for tests.
 func WithWriterClock(now func() time.Time) WriterOption {
@@ -154,6 +169,7 @@ type Writer struct {
 	headers http.Header
 	retry   RetryPolicy
 	now     func() time.Time
+	tracer  trace.Tracer
 	pool    sync.Pool // *Encoder
 
 	mu   sync.Mutex
@@ -213,6 +229,7 @@ func NewWriter(writeURL string, opts ...WriterOption) (*Writer, error) {
 		headers: s.headers,
 		retry:   s.retry,
 		now:     s.now,
+		tracer:  tracerOf(s.tp),
 		last:    map[string]int64{},
 	}, nil
 }
@@ -266,47 +283,51 @@ func (w *Writer) write(ctx context.Context, series []Series) error {
 	if err != nil {
 		return err
 	}
-	return w.send(ctx, body)
+	ctx, span := startSpan(ctx, w.tracer, "prometheus remote_write",
+		attribute.Int("mlwatch.series", len(series)), attribute.Int("http.request.body.size", len(body)))
+	status, attempts, err := w.send(ctx, body)
+	endSpan(span, status, attempts, err)
+	return err
 }
 
-// send posts body with retries.
-func (w *Writer) send(ctx context.Context, body []byte) error {
-	var lastErr error
+// send posts body with retries; it returns the last HTTP status (0 when
+// none) and the number of attempts.
+func (w *Writer) send(ctx context.Context, body []byte) (status, attempts int, err error) {
 	for attempt := 0; ; attempt++ {
-		wait, err := w.attempt(ctx, body)
+		wait, code, err := w.attempt(ctx, body)
+		status, attempts = code, attempt+1
 		if err == nil {
-			return nil
+			return status, attempts, nil
 		}
-		lastErr = err
 		var we *WriteError
 		retryable := ctx.Err() == nil && (!errors.As(err, &we) || we.Temporary())
 		if !retryable || attempt >= w.retry.MaxRetries {
-			return lastErr
+			return status, attempts, err
 		}
 		d := w.retry.backoff(attempt)
 		if wait > 0 {
 			if wait > w.retry.MaxRetryAfter {
-				w.logger.WarnContext(ctx, "alerting: remote write: Retry-After too long, giving up", "retry_after", wait.String(), "attempt", attempt)
-				return lastErr
+				w.logger.WarnContext(ctx, "alerting: remote write: Retry-After too long, giving up", "retry_after", wait.String(), "attempt", attempts)
+				return status, attempts, err
 			}
 			d = max(d, wait)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return lastErr
+			return status, attempts, err
 		}
-		w.logger.InfoContext(ctx, "alerting: remote write retry", "attempt", attempt+1, "wait", d.String(), "error", err.Error())
-		if err := sleep(ctx, d); err != nil {
-			return lastErr
+		w.logger.InfoContext(ctx, "alerting: remote write retry", "attempt", attempts, "wait", d.String(), "error", err.Error())
+		if sleep(ctx, d) != nil {
+			return status, attempts, err
 		}
 	}
 }
 
 // attempt sends body once; it returns a Retry-After wait when the receiver
 // gave one.
-func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, error) {
+func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("alerting: remote write: %w", err)
+		return 0, 0, fmt.Errorf("alerting: remote write: %w", err)
 	}
 	for k, v := range w.headers {
 		req.Header[k] = v
@@ -317,12 +338,12 @@ func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, error
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
 	resp, err := w.hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("alerting: remote write: %w", err)
+		return 0, 0, fmt.Errorf("alerting: remote write: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return 0, nil
+		return 0, resp.StatusCode, nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 513))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
@@ -332,5 +353,5 @@ func (w *Writer) attempt(ctx context.Context, body []byte) (time.Duration, error
 	}
 	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), w.now())
 	w.logger.DebugContext(ctx, "alerting: remote write answer", "status", resp.StatusCode, "message", we.Message)
-	return wait, we
+	return wait, resp.StatusCode, we
 }
