@@ -362,3 +362,43 @@ func TestJoinErrorsOneLine(t *testing.T) {
 		t.Errorf("joinErrors of nil/one error")
 	}
 }
+
+func TestWriterNaNIsNotStale(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	w, err := NewWriter(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAlert()
+	a.Observed, a.Threshold = math.NaN(), math.Inf(1) // a metric that came back NaN is still a breach
+	if err := w.Push(context.Background(), Breached, a); err != nil {
+		t.Fatal(err)
+	}
+	obs := rc.requests[0][1].Samples[0].Value
+	if !math.IsNaN(obs) || IsStaleNaN(obs) {
+		t.Errorf("observed = %#x, want a NaN that is not the staleness marker", math.Float64bits(obs))
+	}
+	if IsStaleNaN(math.NaN()) || !IsStaleNaN(math.Float64frombits(StaleNaN)) {
+		t.Error("IsStaleNaN wrong")
+	}
+}
+
+func TestWriterCanceledContextNotRetried(t *testing.T) {
+	t.Parallel()
+	rt := &fakeRT{answers: []func() (*http.Response, error){status(503, "")}}
+	w, err := NewWriter("http://127.0.0.1:1/api/v1/write", WithWriterHTTPClient(&http.Client{Transport: rt}), fastRetry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Push(ctx, Breached, testAlert()); err == nil {
+		t.Fatal("want an error")
+	}
+	if len(rt.times) > 1 {
+		t.Errorf("attempts = %d after cancel, want at most 1", len(rt.times))
+	}
+}
