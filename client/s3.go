@@ -97,6 +97,10 @@ func newS3Store(ctx context.Context, c *Client, bucket, prefix string, st *artif
 			// every S3-compatible server; send them only when required.
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			// "Expect: 100-continue" makes each part wait for the
+			// transport's 1 s timeout on servers that do not answer it
+			// (moto, some gateways).
+			o.ContinueHeaderThresholdBytes = -1
 		} else if style == "path" {
 			o.UsePathStyle = true
 		}
