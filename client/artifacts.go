@@ -83,9 +83,10 @@ func WithConcurrency(n int) ArtifactOption {
 }
 
 // WithPartSize sets the multipart part size for S3 and proxied multipart
-// uploads, 5 MiB-512 MiB; the default is 8 MiB for S3 and
-// MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE (10 MiB) for the proxy. S3 uploads hold
-// up to (concurrency+1) parts in memory.
+// uploads, 5 MiB-512 MiB; the default is 8 MiB for S3 (files of at least one
+// part go multipart) and MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE (10 MiB) for the
+// proxy. Local files are sent in place (file sections, nothing buffered);
+// S3 streams (LogArtifactStream) hold up to (concurrency+1) parts in memory.
 func WithPartSize(n int64) ArtifactOption {
 	return func(s *artifactSettings) error {
 		if n < minPartSize || n > maxPartSize {
