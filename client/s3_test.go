@@ -273,3 +273,25 @@ func TestS3ContentType(t *testing.T) {
 		}
 	}
 }
+
+func TestS3IgnoreTLS(t *testing.T) {
+	t.Parallel()
+	for _, ignore := range []bool{true, false} {
+		t.Run(fmt.Sprint(ignore), func(t *testing.T) {
+			t.Parallel()
+			f := &s3Fake{objects: map[string][]byte{}, headers: map[string]http.Header{}}
+			f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+			defer f.srv.Close()
+			mf := newArtFake(t, "r1")
+			mf.artifactURI = "s3://bkt/p"
+			local := artWrite(t, t.TempDir(), "f.txt", []byte("x"))
+			err := mf.client().LogArtifact(context.Background(), "r1", local, "", s3TestOptions(f, map[string]string{envS3IgnoreTLS: fmt.Sprint(ignore)})...)
+			if ignore && err != nil {
+				t.Fatalf("MLFLOW_S3_IGNORE_TLS=true: %v", err)
+			}
+			if !ignore && err == nil {
+				t.Fatal("a self-signed endpoint was accepted without MLFLOW_S3_IGNORE_TLS")
+			}
+		})
+	}
+}
