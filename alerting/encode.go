@@ -13,21 +13,27 @@ import (
 
 // Label is one name/value pair of a series (remote-write 1.0 prometheus.Label).
 type Label struct {
-	Name  string
+	// Name matches [a-zA-Z_][a-zA-Z0-9_]*, or is "__name__".
+	Name string
+	// Value is non-empty UTF-8.
 	Value string
 }
 
 // Sample is one value of a series at a time in Unix milliseconds
 // (remote-write 1.0 prometheus.Sample).
 type Sample struct {
-	Value     float64
+	// Value may be any float64; math.Float64frombits(StaleNaN) ends the series.
+	Value float64
+	// Timestamp is Unix milliseconds, > 0.
 	Timestamp int64
 }
 
 // Series is one time series with its complete label set, including
 // "__name__" (remote-write 1.0 prometheus.TimeSeries).
 type Series struct {
-	Labels  []Label
+	// Labels is the complete label set; the Encoder sorts a copy if needed.
+	Labels []Label
+	// Samples must have strictly increasing timestamps.
 	Samples []Sample
 }
 

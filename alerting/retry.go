@@ -17,9 +17,14 @@ import (
 // returned (no retry storms, no blocking for minutes). Waits never outlast
 // the context.
 type RetryPolicy struct {
-	MaxRetries    int
-	MinBackoff    time.Duration
-	MaxBackoff    time.Duration
+	// MaxRetries is the number of retries after the first attempt (0: none).
+	MaxRetries int
+	// MinBackoff is the first backoff; it doubles per retry.
+	MinBackoff time.Duration
+	// MaxBackoff caps the backoff.
+	MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured; a longer one stops
+	// the retries.
 	MaxRetryAfter time.Duration
 }
 

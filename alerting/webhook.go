@@ -31,8 +31,10 @@ const (
 // WebhookError is a non-2xx answer from a webhook, after retries when the
 // status was 5xx or 429. Message is the body, truncated.
 type WebhookError struct {
+	// StatusCode is the HTTP status code.
 	StatusCode int
-	Message    string
+	// Message is the response body, truncated to 512 bytes, one line.
+	Message string
 }
 
 // Error implements error.
