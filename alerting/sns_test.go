@@ -297,3 +297,28 @@ func TestSNSNotifierSplitsLargeGroups(t *testing.T) {
 		t.Errorf("alerts published = %d, want %d", total, len(alerts))
 	}
 }
+
+func TestSNSNotifierUnreachableEndpoint(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := NewSNSNotifierFromConfig(ctx, "arn:aws:sns:us-east-1:123456789012:t", WithSNSEndpoint("http://127.0.0.1:1"),
+		WithSNSCredentials(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "never-in-errors"}, nil
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = n.Notify(ctx, []Alert{testAlert()})
+	var de *DeliveryError
+	if !errors.As(err, &de) || len(de.Failed) != 1 {
+		t.Fatalf("err = %v, want the alert back in a *DeliveryError", err)
+	}
+	if strings.Contains(err.Error(), "never-in-errors") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error leaks the secret or spans lines: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("unreachable endpoint took %v: retries not bounded", d)
+	}
+}
