@@ -109,6 +109,9 @@ func (p *proxyStore) put(ctx context.Context, dest string, src *uploadSource, st
 			if err != nil {
 				return nil, err
 			}
+			if st.progress == nil {
+				return rc, nil // an *os.File lets the transport use sendfile
+			}
 			return &progressReader{r: rc, c: rc, path: dest, total: src.size, st: st}, nil
 		}
 	default:
