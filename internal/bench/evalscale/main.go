@@ -35,6 +35,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mlwatch/mlwatch/client"
@@ -109,12 +110,13 @@ func run(ctx context.Context, p params) error {
 	seedTime := time.Since(t0)
 
 	type result struct {
-		name   string
-		goMed  time.Duration
-		goAll  []time.Duration
-		pyMed  float64
-		pyAll  []float64
-		checks int
+		name         string
+		goMed        time.Duration
+		goAll        []time.Duration
+		goCPU, pyCPU float64 // median client CPU seconds (user+sys) per pass
+		pyMed        float64
+		pyAll        []float64
+		checks       int
 	}
 	var results []result
 	strategies := []struct {
@@ -127,19 +129,23 @@ func run(ctx context.Context, p params) error {
 	}
 	for _, s := range strategies {
 		r := result{name: s.name}
+		var cpus []float64
 		for range p.reps {
+			cpu0 := cpuSeconds()
 			start := time.Now()
 			checks, breaches, err := s.fn(ctx, c, f, p)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
 			r.goAll = append(r.goAll, time.Since(start))
+			cpus = append(cpus, cpuSeconds()-cpu0)
 			if breaches != f.wantBreaches {
 				return fmt.Errorf("%s: %d breaches, want %d", s.name, breaches, f.wantBreaches)
 			}
 			r.checks = checks
 		}
 		r.goMed = medianDur(r.goAll)
+		r.goCPU = medianF(cpus)
 		results = append(results, r)
 	}
 	py, err := runPython(ctx, p, uri, f)
@@ -156,17 +162,18 @@ func run(ctx context.Context, p params) error {
 		}
 		results[i].pyAll = pr.Seconds
 		results[i].pyMed = medianF(pr.Seconds)
+		results[i].pyCPU = medianF(pr.CPU)
 	}
 
 	fmt.Printf("\nevalscale: %d candidate runs x %d metrics (%d checks per evaluation pass), %d benchmark runs, concurrency %d, GOMAXPROCS %d, %d reps (median shown)\n",
 		p.runs, p.metrics, results[0].checks, len(f.benches)+p.runs/4, p.concurrency, runtime.GOMAXPROCS(0), p.reps)
 	fmt.Printf("seeding took %v; python %s, mlflow %s (import %.2fs)\n\n", seedTime.Round(time.Millisecond), py.Python, py.MLflow, py.ImportSeconds)
-	fmt.Println("| fetch strategy | requests | Go (evaluate + client) | Python MlflowClient | Python / Go |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| fetch strategy | requests | Go wall (evaluate + client) | Python MlflowClient wall | Go client CPU | Python client CPU | CPU Python / Go |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		reqs := map[string]string{"per-run search": fmt.Sprintf("%d GetRun + %d SearchRuns", p.runs, p.runs),
 			"per-run explicit": fmt.Sprintf("%d GetRun", 2*p.runs), "bulk": "2 paged SearchRuns (1 page each)"}[r.name]
-		fmt.Printf("| %s | %s | %.3f s | %.3f s | %.1fx |\n", r.name, reqs, r.goMed.Seconds(), r.pyMed, r.pyMed/r.goMed.Seconds())
+		fmt.Printf("| %s | %s | %.3f s | %.3f s | %.3f s | %.3f s | %.1fx |\n", r.name, reqs, r.goMed.Seconds(), r.pyMed, r.goCPU, r.pyCPU, r.pyCPU/r.goCPU)
 	}
 	fmt.Println()
 	for _, r := range results {
@@ -174,6 +181,15 @@ func run(ctx context.Context, p params) error {
 	}
 	fmt.Printf("Go client retries during the whole run (seeding included): %d\n", retries.n.Load())
 	return nil
+}
+
+// cpuSeconds returns this process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // retryCounter is a slog.Handler counting the client's retry log lines.
@@ -405,6 +421,7 @@ type pyResult struct {
 	ImportSeconds  float64 `json:"import_seconds"`
 	Strategies     map[string]struct {
 		Seconds  []float64 `json:"seconds"`
+		CPU      []float64 `json:"cpu"`
 		Breaches int       `json:"breaches"`
 	} `json:"strategies"`
 }
