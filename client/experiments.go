@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"iter"
@@ -153,8 +154,12 @@ func (c *Client) SetExperimentTag(ctx context.Context, experimentID, key, value 
 	return c.doJSON(ctx, "POST", pathExperimentsSetTag, in, nil, true)
 }
 
+// defaultSearchMaxResults is MLflow's default page size for searches.
+const defaultSearchMaxResults = 1000
+
 // SearchExperimentsOptions are the fields of an experiment search.
-// MaxResults 0 lets the server choose (1000); at most 50000.
+// MaxResults 0 means 1000 (MLflow's default, sent explicitly because the
+// server requires max_results on this endpoint); at most 50000.
 type SearchExperimentsOptions struct {
 	Filter     string
 	OrderBy    []string
@@ -193,7 +198,7 @@ func (c *Client) SearchExperiments(ctx context.Context, opt SearchExperimentsOpt
 		Filter     string   `json:"filter,omitempty"`
 		OrderBy    []string `json:"order_by,omitempty"`
 		ViewType   ViewType `json:"view_type,omitempty"`
-	}{int64(opt.MaxResults), opt.PageToken, opt.Filter, opt.OrderBy, opt.ViewType}
+	}{int64(cmp.Or(opt.MaxResults, defaultSearchMaxResults)), opt.PageToken, opt.Filter, opt.OrderBy, opt.ViewType}
 	var out struct {
 		Experiments   []Experiment `json:"experiments"`
 		NextPageToken string       `json:"next_page_token"`
