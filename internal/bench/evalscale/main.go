@@ -46,8 +46,8 @@ import (
 var pythonScript string
 
 type params struct {
-	runs, metrics, concurrency, reps int
-	python                           string
+	runs, metrics, concurrency, seedConcurrency, reps int
+	python                                            string
 }
 
 func main() {
@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&p.runs, "runs", 400, "candidate runs (one pipeline each)")
 	flag.IntVar(&p.metrics, "metrics", 20, "metrics per run")
 	flag.IntVar(&p.concurrency, "concurrency", 16, "concurrent evaluations (Go and Python)")
+	flag.IntVar(&p.seedConcurrency, "seed-concurrency", 6, "concurrent requests while seeding (MLflow's SQLite pool is small)")
 	flag.IntVar(&p.reps, "reps", 3, "timed repetitions per strategy; the median is reported")
 	flag.StringVar(&p.python, "python", os.Getenv("MLWATCH_TEST_PYTHON"), "python with mlflow (default $MLWATCH_TEST_PYTHON)")
 	flag.Parse()
@@ -270,7 +271,7 @@ func seed(ctx context.Context, c *client.Client, p params) (*fleet, error) {
 		_, err = c.UpdateRun(ctx, run.Info.RunID, client.UpdateRunOptions{Status: client.RunFinished, EndTime: client.Millis(start.Add(time.Minute))})
 		return run.Info.RunID, err
 	}
-	err = parallel(p.runs, p.concurrency, func(i int) error {
+	err = parallel(p.runs, p.seedConcurrency, func(i int) error {
 		r := rand.New(rand.NewPCG(uint64(i), 7))
 		bench := make([]float64, p.metrics)
 		for k := range bench {
