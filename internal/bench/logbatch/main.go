@@ -6,17 +6,20 @@
 //	eval "$(scripts/teststack.sh env)"
 //	go run ./internal/bench/logbatch
 //
-// It reads MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON. Each side
-// creates its runs first (not timed), then builds and logs the points of
-// each run in one log-batch call per run (both clients split it into
-// requests of 1000 metrics), sequentially. Go and Python alternate for
-// -reps repetitions; the medians are reported. With -concurrency > 1 the Go
-// side also reports a run with that many runs logged in parallel. With
-// -null-server both clients log to an in-process server that discards
-// everything, which isolates the clients' own overhead from MLflow's.
+// It reads MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON. For every run
+// each client creates the run (not timed), builds the run's 5000 points and
+// logs them with one log-batch call (both clients split it into requests of
+// 1000 metrics; this part is timed), then ends the run (not timed). Go and
+// Python take turns run by run, alternating who goes first, so that load
+// changes on a shared machine hit both alike; the Python client lives in one
+// long-running process, so interpreter start-up and `import mlflow` are not
+// timed. The medians over -reps repetitions are reported. With -null-server
+// both clients log to an in-process server that discards everything, which
+// isolates the clients' own overhead from MLflow's.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,36 +34,35 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mlwatch/mlwatch/client"
 )
 
-const pyBench = `
+const pyWorker = `
 import json, math, sys, time
 from mlflow.tracking import MlflowClient
 from mlflow.entities import Metric
-uri, exp_id, runs, keys, steps, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+uri, exp_id, keys, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 c = MlflowClient(tracking_uri=uri)
-run_ids = [c.create_run(exp_id, run_name="py-%d" % i).info.run_id for i in range(runs)]
-t0 = time.perf_counter()
-for r, rid in enumerate(run_ids):
+print("ready", flush=True)
+for line in sys.stdin:
+    r, base = (int(x) for x in line.split())
+    rid = c.create_run(exp_id, run_name="py-%d" % r).info.run_id
+    t0 = time.perf_counter()
     ms = [Metric("metric_%02d" % k, math.sin(r + k * 0.1 + s * 0.01), base + s, s) for k in range(keys) for s in range(steps)]
     c.log_batch(rid, metrics=ms)
-t1 = time.perf_counter()
-for rid in run_ids:
-    c.set_terminated(rid)
-sys.stdout.write("\n" + json.dumps({"seconds": t1 - t0}) + "\n")
+    t1 = time.perf_counter()
+    c.update_run(rid, status="FINISHED")
+    print(json.dumps({"seconds": t1 - t0}), flush=True)
 `
 
 func main() {
-	runs := flag.Int("runs", 20, "runs")
+	runs := flag.Int("runs", 20, "runs per client")
 	keys := flag.Int("keys", 50, "metric keys per run")
 	steps := flag.Int("steps", 100, "steps per key")
-	reps := flag.Int("reps", 3, "repetitions (Go and Python alternate)")
-	conc := flag.Int("concurrency", 1, "also time the Go client with this many runs in parallel (1 = skip)")
+	reps := flag.Int("reps", 3, "repetitions")
 	null := flag.Bool("null-server", false, "log to an in-process server that accepts and discards everything, to isolate client overhead")
 	flag.Parse()
 	uri := os.Getenv("MLWATCH_TEST_MLFLOW_URI")
@@ -69,13 +71,13 @@ func main() {
 		defer srv.Close()
 		uri = srv.URL
 	}
-	if err := run(uri, *runs, *keys, *steps, *reps, *conc); err != nil {
+	if err := run(uri, *runs, *keys, *steps, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "logbatch:", err)
 		os.Exit(1)
 	}
 }
 
-func run(uri string, runs, keys, steps, reps, conc int) error {
+func run(uri string, runs, keys, steps, reps int) error {
 	python := os.Getenv("MLWATCH_TEST_PYTHON")
 	if uri == "" || python == "" {
 		return errors.New("MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON must be set (eval \"$(scripts/teststack.sh env)\")")
@@ -89,127 +91,122 @@ func run(uri string, runs, keys, steps, reps, conc int) error {
 	if err != nil {
 		return err
 	}
+	py, err := startPy(ctx, python, uri, exp.ID, keys, steps)
+	if err != nil {
+		return err
+	}
+	defer py.close()
 	points := runs * keys * steps
-	fmt.Printf("MLflow %s, %d points (%d runs × %d keys × %d steps), %d repetitions\n", uri, points, runs, keys, steps, reps)
-	var goTimes, pyTimes, goConcTimes []time.Duration
+	fmt.Printf("MLflow %s, %d points (%d runs × %d keys × %d steps) per client, %d repetitions\n", uri, points, runs, keys, steps, reps)
+	var goTimes, pyTimes []time.Duration
 	for rep := 0; rep < reps; rep++ {
-		d, err := goSide(ctx, c, exp.ID, runs, keys, steps, 1)
-		if err != nil {
-			return err
-		}
-		goTimes = append(goTimes, d)
-		p, err := pySide(ctx, python, uri, exp.ID, runs, keys, steps)
-		if err != nil {
-			return err
-		}
-		pyTimes = append(pyTimes, p)
-		line := fmt.Sprintf("rep %d: go %v  python %v", rep+1, d.Round(time.Millisecond), p.Round(time.Millisecond))
-		if conc > 1 {
-			dc, err := goSide(ctx, c, exp.ID, runs, keys, steps, conc)
-			if err != nil {
-				return err
+		var g, p time.Duration
+		for r := 0; r < runs; r++ {
+			base := client.Millis(time.Now())
+			for turn := 0; turn < 2; turn++ {
+				if (r+turn)%2 == 0 {
+					d, err := goRun(ctx, c, exp.ID, r, keys, steps, base)
+					if err != nil {
+						return err
+					}
+					g += d
+				} else {
+					d, err := py.logRun(r, base)
+					if err != nil {
+						return err
+					}
+					p += d
+				}
 			}
-			goConcTimes = append(goConcTimes, dc)
-			line += fmt.Sprintf("  go(%d parallel) %v", conc, dc.Round(time.Millisecond))
 		}
-		fmt.Println(line)
+		goTimes, pyTimes = append(goTimes, g), append(pyTimes, p)
+		fmt.Printf("rep %d: go %v  python %v  ratio %.2f×\n", rep+1, g.Round(time.Millisecond), p.Round(time.Millisecond), p.Seconds()/g.Seconds())
 	}
 	g, p := median(goTimes), median(pyTimes)
 	fmt.Printf("median: go %v (%.0f points/s)  python %v (%.0f points/s)  ratio python/go %.2f×\n",
 		g.Round(time.Millisecond), float64(points)/g.Seconds(), p.Round(time.Millisecond), float64(points)/p.Seconds(), p.Seconds()/g.Seconds())
-	if conc > 1 {
-		gc := median(goConcTimes)
-		fmt.Printf("median: go with %d runs in parallel %v  ratio python/go %.2f×\n", conc, gc.Round(time.Millisecond), p.Seconds()/gc.Seconds())
-	}
 	return nil
 }
 
-// goSide creates the runs (untimed), then times building and logging every point.
-func goSide(ctx context.Context, c *client.Client, expID string, runs, keys, steps, conc int) (time.Duration, error) {
-	ids := make([]string, runs)
-	for i := range ids {
-		r, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: expID, RunName: "go-" + strconv.Itoa(i)})
-		if err != nil {
-			return 0, err
-		}
-		ids[i] = r.Info.RunID
-	}
-	base := client.Millis(time.Now())
-	names := make([]string, keys)
-	for k := range names {
-		names[k] = fmt.Sprintf("metric_%02d", k)
-	}
-	logRun := func(r int) error {
-		ms := make([]client.Metric, 0, keys*steps)
-		for k := 0; k < keys; k++ {
-			for s := 0; s < steps; s++ {
-				ms = append(ms, client.Metric{Key: names[k], Value: math.Sin(float64(r) + float64(k)*0.1 + float64(s)*0.01), Timestamp: base + int64(s), Step: int64(s)})
-			}
-		}
-		return c.LogBatch(ctx, ids[r], client.Batch{Metrics: ms})
+// goRun creates a run (untimed), times building and logging its points with
+// one LogBatch call, and ends the run (untimed).
+func goRun(ctx context.Context, c *client.Client, expID string, r, keys, steps int, base int64) (time.Duration, error) {
+	run, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: expID, RunName: "go-" + strconv.Itoa(r)})
+	if err != nil {
+		return 0, err
 	}
 	start := time.Now()
-	var firstErr error
-	if conc <= 1 {
-		for r := range ids {
-			if err := logRun(r); err != nil {
-				return 0, err
-			}
+	ms := make([]client.Metric, 0, keys*steps)
+	for k := 0; k < keys; k++ {
+		key := fmt.Sprintf("metric_%02d", k)
+		for s := 0; s < steps; s++ {
+			ms = append(ms, client.Metric{Key: key, Value: math.Sin(float64(r) + float64(k)*0.1 + float64(s)*0.01), Timestamp: base + int64(s), Step: int64(s)})
 		}
-	} else {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		next := 0
-		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					mu.Lock()
-					r := next
-					next++
-					mu.Unlock()
-					if r >= len(ids) {
-						return
-					}
-					if err := logRun(r); err != nil {
-						mu.Lock()
-						firstErr = errors.Join(firstErr, err)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		wg.Wait()
+	}
+	if err := c.LogBatch(ctx, run.Info.RunID, client.Batch{Metrics: ms}); err != nil {
+		return 0, err
 	}
 	elapsed := time.Since(start)
-	if firstErr != nil {
-		return 0, firstErr
-	}
-	for _, id := range ids {
-		if _, err := c.UpdateRun(ctx, id, client.UpdateRunOptions{Status: client.RunFinished, EndTime: client.Millis(time.Now())}); err != nil {
-			return 0, err
-		}
-	}
-	return elapsed, nil
+	_, err = c.UpdateRun(ctx, run.Info.RunID, client.UpdateRunOptions{Status: client.RunFinished, EndTime: client.Millis(time.Now())})
+	return elapsed, err
 }
 
-// pySide runs the same workload in the Python client and returns its timed part.
-func pySide(ctx context.Context, python, uri, expID string, runs, keys, steps int) (time.Duration, error) {
-	base := strconv.FormatInt(client.Millis(time.Now()), 10)
-	cmd := exec.CommandContext(ctx, python, "-c", pyBench, uri, expID, strconv.Itoa(runs), strconv.Itoa(keys), strconv.Itoa(steps), base)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// pyProc is a long-lived Python process logging one run per request.
+type pyProc struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr *strings.Builder
+}
+
+func startPy(ctx context.Context, python, uri, expID string, keys, steps int) (*pyProc, error) {
+	cmd := exec.CommandContext(ctx, python, "-c", pyWorker, uri, expID, strconv.Itoa(keys), strconv.Itoa(steps))
+	p := &pyProc{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = p.stderr
+	var err error
+	if p.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, fmt.Errorf("python: %v: %s", err, tail(stderr.String(), 1500))
+		return nil, err
 	}
-	// MLflow prints "View run ..." lines to stdout; the result is the last line.
-	var res struct{ Seconds float64 }
-	if err := json.Unmarshal([]byte(lastLine(string(out))), &res); err != nil {
-		return 0, fmt.Errorf("python output %q: %v", out, err)
+	p.out = bufio.NewScanner(stdout)
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
-	return time.Duration(res.Seconds * float64(time.Second)), nil
+	for p.out.Scan() {
+		if p.out.Text() == "ready" {
+			return p, nil
+		}
+	}
+	p.close()
+	return nil, fmt.Errorf("python worker did not start: %s", tail(p.stderr.String(), 1500))
+}
+
+// logRun asks the worker to log run r and returns its timed part.
+func (p *pyProc) logRun(r int, base int64) (time.Duration, error) {
+	if _, err := fmt.Fprintf(p.in, "%d %d\n", r, base); err != nil {
+		return 0, fmt.Errorf("python worker: %v: %s", err, tail(p.stderr.String(), 1500))
+	}
+	// MLflow may print "View run ..." lines to stdout; the result is the JSON line.
+	for p.out.Scan() {
+		line := p.out.Text()
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var res struct{ Seconds float64 }
+		if err := json.Unmarshal([]byte(line), &res); err != nil {
+			return 0, fmt.Errorf("python output %q: %v", line, err)
+		}
+		return time.Duration(res.Seconds * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("python worker exited: %s", tail(p.stderr.String(), 1500))
+}
+
+func (p *pyProc) close() {
+	p.in.Close()
+	_ = p.cmd.Wait()
 }
 
 // nullMLflow answers the few endpoints the benchmark uses with minimal
@@ -221,20 +218,19 @@ func nullMLflow() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, body)
 	}
-	mux.HandleFunc("/api/2.0/mlflow/experiments/get-by-name", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, `{"experiment":{"experiment_id":"1","name":"bench","lifecycle_stage":"active"}}`)
-	})
-	mux.HandleFunc("/api/2.0/mlflow/experiments/get", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, `{"experiment":{"experiment_id":"1","name":"bench","lifecycle_stage":"active"}}`)
-	})
+	exp := `{"experiment":{"experiment_id":"1","name":"bench","lifecycle_stage":"active"}}`
+	mux.HandleFunc("/api/2.0/mlflow/experiments/get-by-name", func(w http.ResponseWriter, r *http.Request) { reply(w, exp) })
+	mux.HandleFunc("/api/2.0/mlflow/experiments/get", func(w http.ResponseWriter, r *http.Request) { reply(w, exp) })
+	runJSON := func(id, status string) string {
+		return `{"run":{"info":{"run_id":"` + id + `","run_uuid":"` + id + `","experiment_id":"1","status":"` + status +
+			`","start_time":1,"lifecycle_stage":"active","artifact_uri":"mlflow-artifacts:/1/` + id + `/artifacts"},"data":{}}}`
+	}
 	mux.HandleFunc("/api/2.0/mlflow/runs/create", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		id := fmt.Sprintf("%032x", n.Add(1))
-		reply(w, `{"run":{"info":{"run_id":"`+id+`","run_uuid":"`+id+`","experiment_id":"1","status":"RUNNING","start_time":1,"lifecycle_stage":"active","artifact_uri":"mlflow-artifacts:/1/`+id+`/artifacts"},"data":{}}}`)
+		reply(w, runJSON(fmt.Sprintf("%032x", n.Add(1)), "RUNNING"))
 	})
 	mux.HandleFunc("/api/2.0/mlflow/runs/get", func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get("run_id")
-		reply(w, `{"run":{"info":{"run_id":"`+id+`","run_uuid":"`+id+`","experiment_id":"1","status":"FINISHED","start_time":1,"lifecycle_stage":"active"},"data":{}}}`)
+		reply(w, runJSON(r.URL.Query().Get("run_id"), "FINISHED"))
 	})
 	mux.HandleFunc("/api/2.0/mlflow/runs/update", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -251,14 +247,6 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
 }
 
 func tail(s string, n int) string {
