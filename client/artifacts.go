@@ -345,9 +345,11 @@ func (c *Client) LogArtifacts(ctx context.Context, runID, localDir, artifactPath
 // LogArtifactStream uploads r as the artifact file artifactPath (a file path
 // relative to the run's root, not a directory). size is the byte count, or -1
 // when unknown: the proxy then receives a chunked request and S3 a multipart
-// upload through the transfer manager; nothing buffers the whole stream. The
-// upload is retried only when r is an io.Seeker (it is rewound to where it
-// was when the call started); other readers are sent once. r is read until
+// upload through the transfer manager; nothing buffers the whole stream (S3
+// holds up to concurrency+1 parts). On the proxy the upload is retried only
+// when r is an io.Seeker (it is rewound to where it was when the call
+// started); other readers are sent once. On S3 the SDK retries each part
+// from its buffer. r is read until
 // EOF but not closed. Errors as for LogArtifact. Safe for concurrent use, but
 // r itself must not be shared.
 func (c *Client) LogArtifactStream(ctx context.Context, runID, artifactPath string, r io.Reader, size int64, opts ...ArtifactOption) error {
