@@ -17,23 +17,56 @@ import (
 // (1000 metrics, 100 params, 100 tags, 1000 entities, under 1 MB) and send
 // them on size and on an interval, retrying transient failures. It is
 // modelled on OpenTelemetry's batch span processor and kafka-go's Writer.
+// Use it when a pipeline logs many points (per-step metrics, per-feature
+// drift scores) and must not wait on MLflow or lose points when MLflow is
+// slow or down; use Client.LogBatch when the caller wants the answer of
+// each call.
 //
-// A Batcher is safe for concurrent use. Its memory is bounded
-// (WithMaxQueueBytes): when full, enqueue calls block (the default), drop
-// and count (WithDropWhenFull), or move the oldest batches to the spool
-// (WithSpoolDir). Every background failure is returned by the next Flush or
-// Close, passed to the error handler and logged.
+// A Batcher is safe for concurrent use. Enqueuing a metric allocates
+// nothing once its run and key have been seen and does no I/O on the
+// caller's goroutine. Its memory is bounded (WithMaxQueueBytes, default 24
+// MiB): when full, enqueue calls block (the default; the ...Context
+// variants give up when their context ends), drop and count
+// (WithDropWhenFull), or, with a spool directory, the oldest batches move to
+// disk. Every background failure is returned by the next Flush or Close,
+// passed to the error handler (WithErrorHandler) and logged.
 //
-// Guarantees: per (run, key), points are sent in enqueue order; a batch that
-// is retried or replayed is re-sent with identical content (timestamps fixed
-// at enqueue), so MLflow's SQL store does not store a point twice. With a
-// spool directory, batches that cannot be delivered within the retry budget
-// are kept on disk and replayed later, by this batcher or the next process.
-// Entries still in memory are lost if the process is killed, unless
-// WithSyncSpool is used. See the package documentation, section Batching.
+// Ordering and duplicates: a run is always served by the same sender lane,
+// so its batches are sent one at a time, in enqueue order. A batch that is
+// retried or replayed is re-sent with identical content (timestamps are
+// fixed at enqueue), and MLflow's SQL store drops points identical to stored
+// ones, so a point is never stored twice. The one exception is a NaN point
+// re-sent to an MLflow server without PR #24683 (before 3.17): its duplicate
+// check fails on NaN and the batch is answered 500 until the retry budget
+// runs out. Params: re-sending the same value is a no-op; a different value
+// is rejected by MLflow (a *BatchError wrapping ErrInvalidParameter, not
+// retried; params are sent in batches of their own, split one by one on
+// rejection, so only the conflicting param fails). Tags: the last value sent
+// wins.
 //
-// Shutdown (or Close) must be called to release its goroutines; Flush is
-// what ActiveRun.End calls through RunOptions.Flusher.
+// Durability (WithSpoolDir): a batch that cannot be delivered within the
+// retry budget (WithRetryBudget, default 2 min), or that would push the queue
+// past its bound, is appended to a spool segment: length-prefixed,
+// CRC-32C-checksummed records, fsynced when a segment rotates (8 MiB) and on
+// Flush and Shutdown. From then on new batches queue behind it in the spool
+// (order is kept) until a background probe finds MLflow answering and the
+// spool has been replayed; segments are deleted only after MLflow
+// acknowledged every record in them. Segments left by a killed process are
+// replayed by the next Batcher on the directory, or by ReplaySpool
+// (examples/replay). A torn tail is ignored; a corrupt record is skipped,
+// counted (Stats().Corrupt) and reported.
+//
+// Loss window: without WithSyncSpool, entries still in memory (not yet
+// acknowledged nor spooled: at most the queue bound, normally about one
+// flush interval of points) are lost if the process is killed; spooled
+// entries survive a process crash as soon as they are written, and an OS
+// crash once fsynced. With WithSyncSpool every enqueue call writes and
+// fsyncs its entries before it returns and entries are sent from the spool
+// only: no loss window, at the cost of one fsync per call.
+//
+// Shutdown (or Close, bounded by WithCloseTimeout, default 30 s) must be
+// called to release the goroutines; Flush is what ActiveRun.End calls
+// through RunOptions.Flusher.
 type Batcher struct {
 	c    *Client
 	s    batcherSettings

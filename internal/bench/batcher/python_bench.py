@@ -5,7 +5,9 @@ usage: $MLWATCH_TEST_PYTHON internal/bench/batcher/python_bench.py MODE [POINTS]
 MODE: loop  - MlflowClient.log_metric per point (time-bounded, extrapolated)
       batch - MlflowClient.log_batch of 1000 metrics
       async - log_metric(synchronous=False) with MLFLOW_ENABLE_ASYNC_LOGGING=true and
-              MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS set by the caller; waits on every future.
+              MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS set by the caller, run by run; waits on
+              every future (time-bounded: points whose future completed, extrapolated)
+      async-interleaved - the same, logging step by step across the runs
 Points are spread over RUNS runs x 10 keys, like the Go benchmark (internal/bench/batcher).
 """
 import os
@@ -49,17 +51,32 @@ elif mode == "batch":
         if time.time() - start > limit:
             bounded = True
             break
-elif mode == "async":
+elif mode in ("async", "async-interleaved"):
+    # "async" logs run by run (consecutive calls share a run_id, so the
+    # buffering loop merges them into batches of up to 1000): the best case
+    # for MLflow's async logging. "async-interleaved" logs step by step
+    # across the runs, as the Go benchmark does; the loop then only merges
+    # the 10 consecutive points of one run.
     ops = []
-    for s in range(steps):
-        for r in run_ids:
-            for k in range(keys):
-                ops.append(client.log_metric(r, f"metric_{k}", s * 0.001, timestamp=ts, step=s, synchronous=False))
-                n += 1
+    if mode == "async":
+        order = ((r, s, k) for r in run_ids for s in range(steps) for k in range(keys))
+    else:
+        order = ((r, s, k) for s in range(steps) for r in run_ids for k in range(keys))
+    for r, s, k in order:
+        ops.append(client.log_metric(r, f"metric_{k}", s * 0.001, timestamp=ts, step=s, synchronous=False))
+        n += 1
     enq = time.time() - start
+    done = 0
     for op in ops:
+        remaining = limit - (time.time() - start)
+        if remaining <= 0:
+            bounded = True
+            break
         op.wait()
-    print(f"python-async enqueue_s={enq:.2f} buffering_s={os.environ.get('MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS')}")
+        done += 1
+    if bounded:
+        n = done
+    print(f"python-{mode} enqueue_s={enq:.2f} buffering_s={os.environ.get('MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS')}")
 else:
     sys.exit(f"unknown mode {mode}")
 elapsed = time.time() - start
