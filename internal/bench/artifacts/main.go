@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,7 @@ func main() {
 		conc      = flag.Int("concurrency", 4, "Go client WithConcurrency")
 		partSize  = flag.Int64("part-size", 0, "Go client WithPartSize in bytes (0: default)")
 		tmpParent = flag.String("tmp", "", "directory for the test data (default: os.TempDir)")
+		runs      = flag.Int("runs", 1, "repeat every measurement this many times; the table shows medians")
 	)
 	flag.Parse()
 	size, err := parseSize(*sizeFlag)
@@ -107,76 +109,129 @@ func main() {
 
 	ctx := context.Background()
 	var results []result
-	for _, route := range strings.Split(*routes, ",") {
-		uri := *proxied
-		if route == "s3" {
-			uri = *s3URI
-		}
-		if uri == "" {
-			fatal(fmt.Errorf("no tracking URI for route %s", route))
-		}
-		c, err := client.New(uri)
-		if err != nil {
-			fatal(err)
-		}
-		exp, err := c.GetOrCreateExperiment(ctx, "mlwatch-bench-artifacts", nil)
-		if err != nil {
-			fatal(err)
-		}
-		goRun, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: exp.ID, RunName: "go-" + route})
-		if err != nil {
-			fatal(err)
-		}
-		pyRun, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: exp.ID, RunName: "python-" + route})
-		if err != nil {
-			fatal(err)
-		}
-		for _, w := range []string{"file", "dir"} {
-			if !strings.Contains(*what, w) {
-				continue
-			}
-			r := result{route: route, what: w, bytes: size}
-			if w == "dir" {
-				r.bytes = treeBytes
-			}
-			debug.FreeOSMemory()
-			r.baseline = rssMiB("VmRSS")
-			resetPeak()
-			opts := []client.ArtifactOption{client.WithConcurrency(*conc)}
-			if *partSize > 0 {
-				opts = append(opts, client.WithPartSize(*partSize))
-			}
-			t0 := time.Now()
-			if w == "file" {
-				err = c.LogArtifact(ctx, goRun.Info.RunID, big, "file", opts...)
-			} else {
-				err = c.LogArtifacts(ctx, goRun.Info.RunID, tree, "dir", opts...)
-			}
+	for range *runs {
+		for _, route := range strings.Split(*routes, ",") {
+			rs, err := measureRoute(ctx, route, *proxied, *s3URI, *moto, *python, big, tree, *what, size, treeBytes, *conc, *partSize)
 			if err != nil {
-				fatal(fmt.Errorf("go %s %s: %w", route, w, err))
+				fatal(err)
 			}
-			r.goS = time.Since(t0).Seconds()
-			r.goRSS = rssMiB("VmHWM")
-			fmt.Fprintf(os.Stderr, "go     %-7s %-4s %8.2fs peak RSS %.1f MiB (baseline %.1f MiB)\n", route, w, r.goS, r.goRSS, r.baseline)
-			py, err := runPython(*python, uri, *moto, pyRun.Info.RunID, big, tree, w)
-			if err != nil {
-				fatal(fmt.Errorf("python %s %s: %w", route, w, err))
-			}
-			r.pyS = py
-			fmt.Fprintf(os.Stderr, "python %-7s %-4s %8.2fs\n", route, w, r.pyS)
-			results = append(results, r)
+			results = append(results, rs...)
 		}
-		cleanup(ctx, c, route, []*client.Run{goRun, pyRun}, *moto)
 	}
-	fmt.Printf("| route | upload | Go | Python | Go speed-up | Go peak RSS (VmHWM) |\n|---|---|---:|---:|---:|---:|\n")
+	printTable(results, *nFiles)
+}
+
+// measureRoute uploads with Go then Python into two fresh runs of one
+// server and removes the uploads afterwards.
+func measureRoute(ctx context.Context, route, proxied, s3URI, moto, python, big, tree, what string, size, treeBytes int64, conc int, partSize int64) ([]result, error) {
+	uri := proxied
+	if route == "s3" {
+		uri = s3URI
+	}
+	if uri == "" {
+		return nil, fmt.Errorf("no tracking URI for route %s", route)
+	}
+	c, err := client.New(uri)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := c.GetOrCreateExperiment(ctx, "mlwatch-bench-artifacts", nil)
+	if err != nil {
+		return nil, err
+	}
+	goRun, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: exp.ID, RunName: "go-" + route})
+	if err != nil {
+		return nil, err
+	}
+	pyRun, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: exp.ID, RunName: "python-" + route})
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup(ctx, c, route, []*client.Run{goRun, pyRun}, moto)
+	var out []result
+	for _, w := range []string{"file", "dir"} {
+		if !strings.Contains(what, w) {
+			continue
+		}
+		r := result{route: route, what: w, bytes: size}
+		if w == "dir" {
+			r.bytes = treeBytes
+		}
+		debug.FreeOSMemory()
+		r.baseline = rssMiB("VmRSS")
+		resetPeak()
+		opts := []client.ArtifactOption{client.WithConcurrency(conc)}
+		if partSize > 0 {
+			opts = append(opts, client.WithPartSize(partSize))
+		}
+		t0 := time.Now()
+		if w == "file" {
+			err = c.LogArtifact(ctx, goRun.Info.RunID, big, "file", opts...)
+		} else {
+			err = c.LogArtifacts(ctx, goRun.Info.RunID, tree, "dir", opts...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("go %s %s: %w", route, w, err)
+		}
+		r.goS = time.Since(t0).Seconds()
+		r.goRSS = rssMiB("VmHWM")
+		fmt.Fprintf(os.Stderr, "go     %-7s %-4s %8.2fs peak RSS %.1f MiB (baseline %.1f MiB)\n", route, w, r.goS, r.goRSS, r.baseline)
+		if r.pyS, err = runPython(python, uri, moto, pyRun.Info.RunID, big, tree, w); err != nil {
+			return nil, fmt.Errorf("python %s %s: %w", route, w, err)
+		}
+		fmt.Fprintf(os.Stderr, "python %-7s %-4s %8.2fs\n", route, w, r.pyS)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// printTable prints one Markdown row per route and upload kind with the
+// median of the runs (and every run's value when there are several).
+func printTable(results []result, nFiles int) {
+	type key struct{ route, what string }
+	var order []key
+	groups := map[key][]result{}
 	for _, r := range results {
-		label := fmt.Sprintf("1 file, %s", human(r.bytes))
-		if r.what == "dir" {
-			label = fmt.Sprintf("%d files, %s", *nFiles, human(r.bytes))
+		k := key{r.route, r.what}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
 		}
-		fmt.Printf("| %s | %s | %.2f s (%.0f MiB/s) | %.2f s (%.0f MiB/s) | %.1f× | %.1f MiB |\n",
-			r.route, label, r.goS, mibps(r.bytes, r.goS), r.pyS, mibps(r.bytes, r.pyS), r.pyS/r.goS, r.goRSS)
+		groups[k] = append(groups[k], r)
 	}
+	fmt.Printf("| route | upload | Go | Python | Go speed-up (medians) | Go peak RSS (max) | runs Go / Python (s) |\n|---|---|---:|---:|---:|---:|---|\n")
+	for _, k := range order {
+		g := groups[k]
+		var goS, pyS []float64
+		var rss float64
+		for _, r := range g {
+			goS, pyS = append(goS, r.goS), append(pyS, r.pyS)
+			rss = max(rss, r.goRSS)
+		}
+		label := fmt.Sprintf("1 file, %s", human(g[0].bytes))
+		if k.what == "dir" {
+			label = fmt.Sprintf("%d files, %s", nFiles, human(g[0].bytes))
+		}
+		gm, pm := median(goS), median(pyS)
+		fmt.Printf("| %s | %s | %.2f s (%.0f MiB/s) | %.2f s (%.0f MiB/s) | %.1f× | %.1f MiB | %s / %s |\n",
+			k.route, label, gm, mibps(g[0].bytes, gm), pm, mibps(g[0].bytes, pm), pm/gm, rss, joinF(goS), joinF(pyS))
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func joinF(v []float64) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = strconv.FormatFloat(f, 'f', 2, 64)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func runPython(py, uri, moto, runID, big, tree, what string) (float64, error) {
