@@ -67,6 +67,10 @@ type EnvDefaults struct {
 // error when the URI or an option is invalid; it sends no request.
 func New(trackingURI string, opts ...Option) (*Client, error) {
 	s := &settings{retry: DefaultRetryPolicy(), timeout: defaultTimeout}
+	trackingURI, opts, err := awsTrackingHook(trackingURI, nil, opts)
+	if err != nil {
+		return nil, err
+	}
 	return newClient(trackingURI, s, opts)
 }
 
@@ -164,6 +168,7 @@ func buildHTTPClient(s *settings) (*http.Client, error) {
 	} else {
 		hc = http.Client{Transport: newTransport()}
 	}
+	hc.CheckRedirect = stripCrossOriginAuth(hc.CheckRedirect)
 	if s.tlsConfig != nil {
 		rt := hc.Transport
 		if rt == nil {

@@ -162,6 +162,10 @@ func newFromEnv(getenv func(string) string, home string, opts []Option) (*Client
 		return nil, err
 	}
 	authPlugin := getenv(envTrackingAuthPlugin)
+	uri, opts, err = awsTrackingHook(uri, getenv, opts)
+	if err != nil {
+		return nil, err
+	}
 	c, err := newClient(uri, s, opts)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"ftp scheme", "ftp://h", WithTimeout(time.Second), "not http or https"},
 		{"no host", "http:///x", WithTimeout(time.Second), "no host"},
 		{"query", "http://h/?a=b", WithTimeout(time.Second), "query or fragment"},
-		{"arn", "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/x", WithTimeout(time.Second), "arn"},
+		{"wrong-shape arn", "arn:aws:sagemaker:us-east-1:123456789012:training-job/x", WithTimeout(time.Second), "arn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
