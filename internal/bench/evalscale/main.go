@@ -118,6 +118,7 @@ func run(ctx context.Context, p params) error {
 		pyMed        float64
 		pyAll        []float64
 		checks       int
+		retries      int64
 	}
 	var results []result
 	strategies := []struct {
@@ -131,6 +132,7 @@ func run(ctx context.Context, p params) error {
 	for _, s := range strategies {
 		r := result{name: s.name}
 		var cpus []float64
+		retries0 := retries.n.Load()
 		for range p.reps {
 			cpu0 := cpuSeconds()
 			start := time.Now()
@@ -147,6 +149,7 @@ func run(ctx context.Context, p params) error {
 		}
 		r.goMed = medianDur(r.goAll)
 		r.goCPU = medianF(cpus)
+		r.retries = retries.n.Load() - retries0
 		results = append(results, r)
 	}
 	py, err := runPython(ctx, p, uri, f)
@@ -178,9 +181,11 @@ func run(ctx context.Context, p params) error {
 	}
 	fmt.Println()
 	for _, r := range results {
-		fmt.Printf("raw %s: go %v python %v\n", r.name, r.goAll, r.pyAll)
+		fmt.Printf("raw %s: go %v (%d client retries) python %v\n", r.name, r.goAll, r.retries, r.pyAll)
 	}
 	fmt.Printf("Go client retries during the whole run (seeding included): %d\n", retries.n.Load())
+	fmt.Printf("reproduce: scripts/teststack.sh start; eval \"$(scripts/teststack.sh env)\"; go run ./internal/bench/evalscale -runs %d -metrics %d -concurrency %d -reps %d\n",
+		p.runs, p.metrics, p.concurrency, p.reps)
 	return nil
 }
 
