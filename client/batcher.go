@@ -31,8 +31,9 @@ import (
 // disk. Every background failure is returned by the next Flush or Close,
 // passed to the error handler (WithErrorHandler) and logged.
 //
-// Ordering and duplicates: a run is always served by the same sender lane,
-// so its batches are sent one at a time, in enqueue order. A batch that is
+// Ordering and duplicates: a run has at most one batch in flight, so its
+// batches are sent one at a time, in enqueue order (different runs are sent
+// concurrently by WithSenders lanes). A batch that is
 // retried or replayed is re-sent with identical content (timestamps are
 // fixed at enqueue), and MLflow's SQL store drops points identical to stored
 // ones, so a point is never stored twice. The one exception is a NaN point
@@ -76,6 +77,8 @@ type Batcher struct {
 	shards    []batcherShard
 	shardMask uint64
 	lanes     []*batcherLane
+	work      chan struct{} // one token per pending wake-up of an idle lane
+	flushSeq  atomic.Uint64 // bumped when every lane must send everything
 
 	closed   atomic.Bool
 	closedCh chan struct{}
@@ -239,13 +242,10 @@ func NewBatcher(c *Client, opts ...BatcherOption) (*Batcher, error) {
 	for i := range b.shards {
 		b.shards[i].runs = make(map[string]*runQueue)
 	}
+	b.work = make(chan struct{}, s.senders)
 	b.lanes = make([]*batcherLane, s.senders)
 	for i := range b.lanes {
 		b.lanes[i] = newBatcherLane(b, i)
-	}
-	for i := range b.shards {
-		l := b.lanes[i%len(b.lanes)]
-		l.shards = append(l.shards, &b.shards[i])
 	}
 	if s.spoolDir != "" {
 		sp, err := openSpool(s.spoolDir, s.segmentBytes, s.syncSpool)

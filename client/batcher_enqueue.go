@@ -46,6 +46,9 @@ type runQueue struct {
 	enq      uint64
 	settled  uint64
 	idle     int
+	inFlight bool   // a lane is sending a batch of this run
+	taken    uint64 // entries taken by lanes (settled + in flight)
+	flushTo  uint64 // Flush asked for entries up to here to be sent
 }
 
 type batcherShard struct {
@@ -187,7 +190,7 @@ func (b *Batcher) enqueueMetric(ctx context.Context, runID, key string, value fl
 		full := rq.pending == b.s.batchSize
 		sh.mu.Unlock()
 		if full {
-			b.laneFor(runID).wakeUp(false)
+			b.wakeLane()
 		}
 		return nil
 	}
@@ -321,7 +324,7 @@ func (b *Batcher) enqueueStrings(ctx context.Context, runID string, ps []Param, 
 		full := len(rq.params) >= MaxParamsTagsPerBatch || len(rq.tags) >= MaxParamsTagsPerBatch
 		sh.mu.Unlock()
 		if full {
-			b.laneFor(runID).wakeUp(false)
+			b.wakeLane()
 		}
 		return nil
 	}
@@ -339,8 +342,23 @@ func (b *Batcher) enqueueSync(sb *spoolBatch) error {
 	return nil
 }
 
-func (b *Batcher) laneFor(runID string) *batcherLane {
-	return b.lanes[(maphash.String(b.seed, runID)&b.shardMask)%uint64(len(b.lanes))]
+// wakeLane wakes one idle lane to send full batches.
+func (b *Batcher) wakeLane() {
+	select {
+	case b.work <- struct{}{}:
+	default:
+	}
+}
+
+// wakeAll makes every lane send everything queued.
+func (b *Batcher) wakeAll() {
+	b.flushSeq.Add(1)
+	for range b.lanes {
+		select {
+		case b.work <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // reserve accounts n bytes if they fit under the bound.
@@ -422,9 +440,7 @@ func (b *Batcher) waitSpace(ctx context.Context) error {
 	if b.spool != nil {
 		b.startSpooling(ErrSpooling)
 	}
-	for _, l := range b.lanes {
-		l.wakeUp(true)
-	}
+	b.wakeAll()
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()

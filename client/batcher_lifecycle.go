@@ -36,13 +36,12 @@ func (b *Batcher) flush(ctx context.Context) error {
 		for _, rq := range sh.runs {
 			if rq.enq > rq.settled {
 				targets = append(targets, flushTarget{sh: sh, rq: rq, enq: rq.enq})
+				rq.flushTo = rq.enq
 			}
 		}
 		sh.mu.Unlock()
 	}
-	for _, l := range b.lanes {
-		l.wakeUp(true)
-	}
+	b.wakeAll()
 	for len(targets) > 0 {
 		ch := b.progress()
 		t := targets[len(targets)-1]

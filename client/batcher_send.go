@@ -19,16 +19,15 @@ const (
 	idlePassesBeforeRetire = 120
 )
 
-// batcherLane is one sender: it owns a set of shards (so every run is
-// served by exactly one lane, which keeps a run's batches in order) and
-// sends one batch at a time.
+// batcherLane is one sender. Lanes share the work: a lane takes the next
+// batch of any run that has no batch in flight (runQueue.inFlight), so a
+// run's batches are sent one at a time and in order, while different runs
+// are sent concurrently by up to WithSenders lanes.
 type batcherLane struct {
-	b        *Batcher
-	id       int
-	shards   []*batcherShard
-	wake     chan struct{}
-	flushAll atomic.Bool
-	stop     chan struct{}
+	b         *Batcher
+	id        int
+	stop      chan struct{}
+	lastFlush uint64
 
 	ready []*runQueue
 	bt    laneBatch
@@ -52,21 +51,8 @@ func newBatcherLane(b *Batcher, id int) *batcherLane {
 	return &batcherLane{
 		b:    b,
 		id:   id,
-		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		bt:   laneBatch{metrics: make([]mentry, 0, MaxMetricsPerBatch)},
-	}
-}
-
-// wakeUp asks the lane to send full batches (all=false) or everything
-// queued (all=true).
-func (l *batcherLane) wakeUp(all bool) {
-	if all {
-		l.flushAll.Store(true)
-	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
 	}
 }
 
@@ -76,14 +62,17 @@ func (l *batcherLane) run() {
 	defer t.Stop()
 	for {
 		select {
-		case <-l.wake:
-			l.drain(l.flushAll.Swap(false), false)
+		case <-l.b.work:
+			all := false
+			if seq := l.b.flushSeq.Load(); seq != l.lastFlush {
+				l.lastFlush, all = seq, true
+			}
+			l.drain(all, false)
 		case <-t.C:
 			if l.id == 0 {
 				l.b.refreshClock()
 			}
-			l.flushAll.Store(false)
-			l.drain(true, true)
+			l.drain(true, l.id == 0)
 		case <-l.stop:
 			l.drain(true, false)
 			return
@@ -91,19 +80,33 @@ func (l *batcherLane) run() {
 	}
 }
 
+// ready reports whether rq has a batch to send now: a full one, or
+// entries a Flush is waiting for. The shard mutex must be held.
+func (rq *runQueue) ready(batchSize int) bool {
+	if rq.inFlight {
+		return false
+	}
+	return rq.pending >= batchSize || len(rq.params) >= MaxParamsTagsPerBatch || len(rq.tags) >= MaxParamsTagsPerBatch ||
+		(rq.taken < rq.flushTo && (rq.pending > 0 || len(rq.params) > 0 || len(rq.tags) > 0))
+}
+
 // drain sends what is ready: with all, everything queued at the start of
-// the pass; otherwise only full batches. tick marks interval passes, which
-// also retire idle run queues.
-func (l *batcherLane) drain(all, tick bool) {
+// the pass; otherwise only full batches. retire (lane 0, on its interval
+// pass) also drops run queues idle for idlePassesBeforeRetire intervals.
+func (l *batcherLane) drain(all, retire bool) {
+	b := l.b
 	var retired []*runQueue
+	n := len(b.shards)
 	for {
 		progressed := false
-		for _, sh := range l.shards {
+		for i := 0; i < n; i++ {
+			// Lanes start at different shards to spread over the runs.
+			sh := &b.shards[(i+l.id*n/len(b.lanes))%n]
 			sh.mu.Lock()
 			l.ready = l.ready[:0]
 			for id, rq := range sh.runs {
 				if rq.pending == 0 && len(rq.params) == 0 && len(rq.tags) == 0 {
-					if tick && rq.enq == rq.settled {
+					if retire && rq.enq == rq.settled && !rq.inFlight {
 						rq.idle++
 						if rq.idle > idlePassesBeforeRetire {
 							delete(sh.runs, id)
@@ -116,17 +119,20 @@ func (l *batcherLane) drain(all, tick bool) {
 					continue
 				}
 				rq.idle = 0
-				if all || rq.pending >= l.b.s.batchSize || len(rq.params) >= MaxParamsTagsPerBatch || len(rq.tags) >= MaxParamsTagsPerBatch {
+				if rq.inFlight {
+					continue
+				}
+				if all || rq.ready(b.s.batchSize) {
 					l.ready = append(l.ready, rq)
 				}
 			}
 			sh.mu.Unlock()
 			for _, rq := range retired {
 				for _, c := range rq.chunks {
-					l.b.putChunk(c)
+					b.putChunk(c)
 				}
 				rq.chunks, rq.tail = nil, nil
-				l.b.release(rq.strBytes)
+				b.release(rq.strBytes)
 			}
 			retired = retired[:0]
 			for _, rq := range l.ready {
@@ -136,11 +142,11 @@ func (l *batcherLane) drain(all, tick bool) {
 				budget := rq.pending + len(rq.params) + len(rq.tags)
 				sh.mu.Unlock()
 				for budget > 0 {
-					n := l.take(sh, rq, all)
-					if n == 0 {
+					k := l.take(sh, rq, all)
+					if k == 0 {
 						break
 					}
-					budget -= n
+					budget -= k
 					progressed = true
 					l.deliver()
 				}
@@ -169,6 +175,11 @@ func (l *batcherLane) take(sh *batcherShard, rq *runQueue, all bool) int {
 	var released int64
 	var freed []*chunk
 	sh.mu.Lock()
+	if rq.inFlight { // another lane is sending this run's previous batch
+		sh.mu.Unlock()
+		return 0
+	}
+	all = all || rq.taken < rq.flushTo
 	if len(rq.params) > 0 && (all || len(rq.params) >= MaxParamsTagsPerBatch) {
 		size := 0
 		n := 0
@@ -243,6 +254,8 @@ func (l *batcherLane) take(sh *batcherShard, rq *runQueue, all bool) int {
 		}
 	}
 	bt.keys = rq.keys
+	rq.inFlight = bt.entities() > 0
+	rq.taken += uint64(bt.entities())
 	sh.mu.Unlock()
 	for _, c := range freed {
 		b.putChunk(c)
@@ -400,9 +413,7 @@ func (l *batcherLane) spoolBatch(force bool) bool {
 func (b *Batcher) startSpooling(reason error) {
 	if b.spool.setSpooling() {
 		b.notice(reason)
-		for _, l := range b.lanes {
-			l.wakeUp(true)
-		}
+		b.wakeAll()
 	}
 }
 
@@ -418,8 +429,13 @@ func (l *batcherLane) settleN(n int, err error) {
 	bt := &l.bt
 	bt.sh.mu.Lock()
 	bt.rq.settled += uint64(n)
+	bt.rq.inFlight = false
 	bt.sh.depth -= int64(n)
+	more := bt.rq.ready(l.b.s.batchSize)
 	bt.sh.mu.Unlock()
+	if more {
+		l.b.wakeLane()
+	}
 	if err != nil {
 		l.b.report(err)
 	}
