@@ -63,8 +63,13 @@ type EnvDefaults struct {
 // http or https URI that may carry a path prefix (MLflow behind a proxy,
 // e.g. "https://ml.example.com/mlflow"). Credentials embedded in the URI
 // (https://user:pass@host) are used as basic auth unless WithBasicAuth or
-// WithBearerToken is given, and are removed from TrackingURI. It returns an
-// error when the URI or an option is invalid; it sends no request.
+// WithBearerToken is given, and are removed from TrackingURI. The ARN of a
+// SageMaker managed MLflow tracking server or app
+// ("arn:aws:sagemaker:<region>:<account>:mlflow-tracking-server/<name>") is
+// resolved to its HTTPS endpoint with SigV4 signing from the default AWS
+// credential chain and the routing header (sagemaker.go); opts are applied
+// after and win. It returns an error when the URI or an option is invalid;
+// it sends no request.
 func New(trackingURI string, opts ...Option) (*Client, error) {
 	s := &settings{retry: DefaultRetryPolicy(), timeout: defaultTimeout}
 	trackingURI, opts, err := awsTrackingHook(trackingURI, nil, opts)
@@ -82,9 +87,6 @@ func newClient(trackingURI string, s *settings, opts []Option) (*Client, error) 
 		if err := o(s); err != nil {
 			return nil, err
 		}
-	}
-	if strings.HasPrefix(trackingURI, "arn:") {
-		return nil, errors.New("client: arn tracking URIs are not supported by this build")
 	}
 	u, err := url.Parse(strings.TrimSpace(trackingURI))
 	if err != nil {

@@ -58,6 +58,23 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+func TestNewWithARN(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	arn := "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/prod"
+	c, err := New(arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.TrackingURI(); got != "https://eu-west-1.experiments.sagemaker.aws" {
+		t.Errorf("TrackingURI = %q", got)
+	}
+	if c.signer == nil || c.headers.Get("x-mlflow-sm-tracking-server-arn") != arn {
+		t.Errorf("SigV4 signer or routing header missing: %v", c.headers)
+	}
+}
+
 func TestWithHTTPClientCopies(t *testing.T) {
 	t.Parallel()
 	base := &http.Transport{}
