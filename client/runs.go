@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -45,13 +47,20 @@ type CreateRunOptions struct {
 	Tags         []Tag
 }
 
-// CreateRun creates a run in state RUNNING. It never leaves two runs for one
-// call: it adds the tag RequestIDTag with a random UUID, sends the create
-// without transport retries, and before re-sending after an ambiguous
+// CreateRun creates a run in state RUNNING and makes sure one call leaves
+// one run. It adds the tag RequestIDTag with a random UUID and sends the
+// create without transport retries. Before re-sending after an ambiguous
 // failure (network error, timeout, 408, 5xx) it searches the experiment for
-// a run carrying that tag and returns it if found. 429 answers are retried
-// without a search (the server refused the request). Retries follow the
-// client's RetryPolicy and stop when ctx is done. opt is not modified.
+// runs carrying that tag and returns the one it finds (after a timeout it
+// first waits up to the per-attempt timeout, at most 10 s, for the server to
+// finish); if the search itself fails it searches again rather than
+// creating. When a retried create succeeds, or the search finds several
+// runs, the runs left by earlier attempts are deleted (they are empty). A
+// create the server commits only after all of this (longer than the settle
+// pause after the client gave up) can still leave an extra, empty run
+// carrying the same tag. 429 answers are retried without a search (the
+// server refused the request). Retries follow the client's RetryPolicy and
+// stop when ctx is done. opt is not modified.
 func (c *Client) CreateRun(ctx context.Context, opt CreateRunOptions) (*Run, error) {
 	expID := opt.ExperimentID
 	if expID == "" {
@@ -92,23 +101,36 @@ func (c *Client) CreateRun(ctx context.Context, opt CreateRunOptions) (*Run, err
 	ctx, span := c.startSpan(ctx, "POST", pathRunsCreate)
 	attempts, status := 0, 0
 	var lastErr error
-	ambiguous := false
+	ambiguous, timedOut := false, false
 	for n := 0; ; n++ {
 		if n > 0 {
-			if err := sleepCtx(ctx, c.retry.wait(n, nil)); err != nil {
-				lastErr = fmt.Errorf("client: POST %s: %w (after %v)", pathRunsCreate, err, lastErr)
+			wait := c.retry.wait(n, nil)
+			if timedOut {
+				// The server may still be working on the timed-out create:
+				// give it time to commit before looking for the run.
+				wait = max(wait, min(c.timeout, maxCreateSettle))
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				lastErr = fmt.Errorf("client: POST %s: %w (after: %v)", pathRunsCreate, err, lastErr)
 				break
 			}
 			if ambiguous {
-				run, err := c.findRunByRequestID(ctx, expID, reqID)
-				if err == nil && run != nil {
-					span.SetAttributes(attribute.Bool("mlwatch.create_recovered", true))
-					endSpan(span, status, attempts, nil)
-					return run, nil
-				}
-				if err != nil && ctx.Err() != nil {
+				runs, err := c.findRunsByRequestID(ctx, expID, reqID)
+				if err != nil {
+					// Without an answer we cannot know whether the run
+					// exists: look again instead of creating a second one.
 					lastErr = err
-					break
+					if ctx.Err() != nil || n >= c.retry.MaxRetries {
+						break
+					}
+					continue
+				}
+				if len(runs) > 0 {
+					keep := earliestRun(runs)
+					removed := c.removeDuplicateRuns(ctx, runs, keep.Info.RunID)
+					span.SetAttributes(attribute.Bool("mlwatch.create_recovered", true), attribute.Int("mlwatch.create_duplicates_removed", removed))
+					endSpan(span, status, attempts, nil)
+					return keep, nil
 				}
 			}
 		}
@@ -122,6 +144,13 @@ func (c *Client) CreateRun(ctx context.Context, opt CreateRunOptions) (*Run, err
 			if out.Run == nil {
 				err = errors.New("client: runs/create: answer has no run")
 			} else {
+				if ambiguous {
+					// An earlier attempt may have created a run after all.
+					if runs, err := c.findRunsByRequestID(ctx, expID, reqID); err == nil {
+						removed := c.removeDuplicateRuns(ctx, runs, out.Run.Info.RunID)
+						span.SetAttributes(attribute.Int("mlwatch.create_duplicates_removed", removed))
+					}
+				}
 				endSpan(span, status, attempts, nil)
 				return out.Run, nil
 			}
@@ -131,38 +160,75 @@ func (c *Client) CreateRun(ctx context.Context, opt CreateRunOptions) (*Run, err
 			break
 		}
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.StatusCode != 429 {
+		if !errors.As(err, &ae) || ae.StatusCode != http.StatusTooManyRequests {
 			ambiguous = true
 		}
+		timedOut = isTimeout(err)
 		c.logger.Debug("client: retrying request", "endpoint", pathRunsCreate, "attempt", attempts, "status", status)
 	}
 	endSpan(span, status, attempts, lastErr)
 	return nil, lastErr
 }
 
-// findRunByRequestID searches expID (all view types) for the run tagged
-// with reqID. It returns nil, nil when there is none.
-func (c *Client) findRunByRequestID(ctx context.Context, expID, reqID string) (*Run, error) {
+// maxCreateSettle bounds the pause CreateRun makes after a timed-out
+// create before looking for the run it may have created.
+const maxCreateSettle = 10 * time.Second
+
+// isTimeout reports whether err is a per-attempt timeout (the request may
+// still be processed by the server) or a 408/504 answer.
+func isTimeout(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == http.StatusRequestTimeout || ae.StatusCode == http.StatusGatewayTimeout
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// findRunsByRequestID searches expID (all view types) for the runs tagged
+// with reqID.
+func (c *Client) findRunsByRequestID(ctx context.Context, expID, reqID string) ([]Run, error) {
 	page, err := c.SearchRuns(ctx, SearchRunsOptions{
 		ExperimentIDs: []string{expID},
 		Filter:        "tags.`" + RequestIDTag + "` = '" + reqID + "'",
 		ViewType:      ViewAll,
-		MaxResults:    10,
+		MaxResults:    50,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Runs) == 0 {
-		return nil, nil
-	}
-	best := &page.Runs[0]
-	for i := range page.Runs[1:] {
-		r := &page.Runs[i+1]
+	return page.Runs, nil
+}
+
+// earliestRun picks a deterministic survivor among runs created by one
+// CreateRun call: the earliest start time, then the smallest run ID.
+func earliestRun(runs []Run) *Run {
+	best := &runs[0]
+	for i := range runs[1:] {
+		r := &runs[i+1]
 		if r.Info.StartTime < best.Info.StartTime || (r.Info.StartTime == best.Info.StartTime && r.Info.RunID < best.Info.RunID) {
 			best = r
 		}
 	}
-	return best, nil
+	return best
+}
+
+// removeDuplicateRuns deletes (soft-deletes) every run of runs except keep;
+// they are empty runs created by earlier attempts of the same CreateRun
+// call. It returns how many were deleted; failures are logged.
+func (c *Client) removeDuplicateRuns(ctx context.Context, runs []Run, keep string) int {
+	removed := 0
+	for _, r := range runs {
+		if r.Info.RunID == keep || r.Info.LifecycleStage == "deleted" {
+			continue
+		}
+		if err := c.DeleteRun(ctx, r.Info.RunID); err != nil {
+			c.logger.Warn("client: could not delete a duplicate run left by a retried create", "run_id", r.Info.RunID, "error", err.Error())
+			continue
+		}
+		removed++
+	}
+	return removed
 }
 
 // newUUID returns a random (version 4) UUID string.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,7 +82,7 @@ func TestCreateRunNeverDuplicates(t *testing.T) {
 		{"ok", []string{"ok"}, 1, 0, 1, nil},
 		{"created then timed out", []string{"timeout", "ok"}, 1, 1, 1, nil},
 		{"created then dropped", []string{"drop", "ok"}, 1, 1, 1, nil},
-		{"503 not created", []string{"503", "ok"}, 2, 1, 1, nil},
+		{"503 not created", []string{"503", "ok"}, 2, 2, 1, nil}, // search before re-create, check after
 		{"429 retried without search", []string{"429", "ok"}, 2, 0, 1, nil},
 		{"400 not retried", []string{"400", "ok"}, 1, 0, 0, ErrInvalidParameter},
 		{"all 503", []string{"503"}, 4, 3, 0, ErrUnavailable},
@@ -119,6 +121,130 @@ func TestCreateRunNeverDuplicates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCreateRunRemovesStraggler covers the race a search cannot close: the
+// first create times out, the search finds nothing, and the server commits
+// the first run only afterwards. The check after the successful retry finds
+// both runs and deletes the straggler.
+func TestCreateRunRemovesStraggler(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t, WithTimeout(100*time.Millisecond))
+	store := newMiniStore()
+	sm := http.NewServeMux()
+	store.register(t, sm)
+	mux.Handle("/", sm)
+	searchDone, aCommitted := make(chan struct{}), make(chan struct{})
+	var searches, creates atomic.Int32
+	mux.HandleFunc("/api/2.0/mlflow/runs/search", func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		sm.ServeHTTP(rec, r) // compute the answer first
+		if searches.Add(1) == 1 {
+			close(searchDone) // the straggler may commit now
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
+	var deleted []string
+	var mu sync.Mutex
+	mux.HandleFunc("/api/2.0/mlflow/runs/delete", func(w http.ResponseWriter, r *http.Request) {
+		body := readBody(t, r)
+		mu.Lock()
+		deleted = append(deleted, body["run_id"].(string))
+		mu.Unlock()
+		store.mu.Lock()
+		store.runs[body["run_id"].(string)].Info.LifecycleStage = "deleted"
+		store.mu.Unlock()
+		writeJSON(w, 200, map[string]any{})
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/create", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ExperimentID string `json:"experiment_id"`
+			StartTime    int64  `json:"start_time"`
+			Tags         []Tag  `json:"tags"`
+		}
+		data, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(data, &in)
+		if creates.Add(1) == 1 {
+			<-r.Context().Done() // the client timed out
+			select {
+			case <-searchDone:
+			case <-time.After(5 * time.Second):
+				t.Error("no search before the re-create")
+			}
+			store.createRun(in.ExperimentID, "straggler", "", in.StartTime, in.Tags)
+			close(aCommitted)
+			return
+		}
+		select {
+		case <-aCommitted:
+		case <-time.After(5 * time.Second):
+			t.Error("straggler never committed")
+		}
+		writeJSON(w, 200, map[string]any{"run": store.createRun(in.ExperimentID, "winner", "", in.StartTime, in.Tags)})
+	})
+	run, err := c.CreateRun(context.Background(), CreateRunOptions{ExperimentID: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Info.RunName != "winner" {
+		t.Errorf("returned %q", run.Info.RunName)
+	}
+	if len(deleted) != 1 || deleted[0] == run.Info.RunID {
+		t.Fatalf("deleted %v, want the straggler only", deleted)
+	}
+	active := 0
+	for _, r := range store.runs {
+		if r.Info.LifecycleStage == "active" {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Errorf("%d active runs, want 1", active)
+	}
+}
+
+// TestCreateRunSearchFailureDoesNotCreate: the first create is stored but
+// answered 503, the first search fails; CreateRun must search again, find
+// the run, and never send a second create.
+func TestCreateRunSearchFailureDoesNotCreate(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	store := newMiniStore()
+	sm := http.NewServeMux()
+	store.register(t, sm)
+	mux.Handle("/", sm)
+	var searches, creates atomic.Int32
+	mux.HandleFunc("/api/2.0/mlflow/runs/search", func(w http.ResponseWriter, r *http.Request) {
+		if searches.Add(1) == 1 {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			io.WriteString(w, "<title>502 Bad Gateway</title>")
+			return
+		}
+		sm.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/api/2.0/mlflow/runs/create", func(w http.ResponseWriter, r *http.Request) {
+		creates.Add(1)
+		var in struct {
+			ExperimentID string `json:"experiment_id"`
+			Tags         []Tag  `json:"tags"`
+		}
+		data, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(data, &in)
+		store.createRun(in.ExperimentID, "first", "", 1, in.Tags)
+		mlflowError(w, 503, "TEMPORARILY_UNAVAILABLE", "stored, then failed")
+	})
+	run, err := c.CreateRun(context.Background(), CreateRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Info.RunName != "first" || creates.Load() != 1 || searches.Load() < 2 || store.runCount() != 1 {
+		t.Errorf("run %q after %d creates, %d searches, %d runs", run.Info.RunName, creates.Load(), searches.Load(), store.runCount())
 	}
 }
 
