@@ -63,6 +63,9 @@
 //	                                       mlwatch.requestId=<uuid> and, before re-sending after an
 //	                                       ambiguous failure, searches the experiment for a run with
 //	                                       that tag and returns it instead of creating a second run
+//	                                       (after a timeout it first lets the server settle, up to
+//	                                       10 s; a failed search is repeated, never followed by a
+//	                                       create); runs left by earlier attempts are deleted
 //	runs/update, delete, restore  yes      setting a state is idempotent
 //	runs/set-tag                  yes      last write wins
 //	runs/delete-tag               yes      a retry after success reports ErrNotFound

@@ -112,4 +112,10 @@ func TestDefaultsForNew(t *testing.T) {
 	if c.logger == nil || c.logger.Enabled(t.Context(), 0) {
 		t.Error("default logger is not silent")
 	}
+	// go-retryablehttp must never fall back to its default stderr logger.
+	for _, rc := range []any{c.rcJSON.Logger, c.rcRaw.Logger} {
+		if _, ok := rc.(slogLeveled); !ok {
+			t.Errorf("retryablehttp logger is %T, want slogLeveled", rc)
+		}
+	}
 }
