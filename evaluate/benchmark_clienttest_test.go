@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -196,5 +197,34 @@ func TestLatestFinishedByOnFake(t *testing.T) {
 	}
 	if _, err := evaluate.LatestFinishedBy(ctx, c, "nope", "", "pipeline"); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("unknown experiment: %v", err)
+	}
+}
+
+func TestInfinityOnFake(t *testing.T) {
+	t.Parallel()
+	_, c := clienttest.NewServer(t) // the fake stores ±Inf as ±MaxFloat64, like MLflow's SQL store
+	checkInfinity(t, c, "0")
+}
+
+// checkInfinity logs ±Inf metrics, reads them back (±MaxFloat64 from a SQL
+// store) and checks that Evaluate sees ±Inf.
+func checkInfinity(t *testing.T, c *client.Client, expID string) {
+	ctx := context.Background()
+	id := seedRun(t, c, expID, 1000, client.RunFinished, nil, map[string]float64{"auc": math.Inf(1), "loss": math.Inf(1), "neg": math.Inf(-1)})
+	run, err := c.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := evaluate.RuleSet{Rules: []evaluate.MetricRule{
+		{Metric: "auc", Direction: evaluate.HigherIsBetter, Threshold: ptr(0.7)},
+		{Metric: "loss", Direction: evaluate.LowerIsBetter, Threshold: ptr(1)},
+		{Metric: "neg", Direction: evaluate.HigherIsBetter, Threshold: ptr(-1e300)},
+	}}
+	rep := evaluate.Evaluate(evaluate.MetricsFromRun(run), nil, rules)
+	want := []bool{true, false, false}
+	for i, ck := range rep.Checks {
+		if ck.Passed != want[i] || ck.Observed == nil || !math.IsInf(float64(*ck.Observed), 0) {
+			t.Errorf("%s: passed=%v observed=%v, want passed=%v and an infinite observed value", ck.Metric, ck.Passed, ck.Observed, want[i])
+		}
 	}
 }

@@ -49,3 +49,13 @@ func TestLogOutcomeOnMLflow(t *testing.T) {
 	}
 	checkLogOutcome(t, c, exp.ID)
 }
+
+func TestInfinityOnMLflow(t *testing.T) {
+	t.Parallel()
+	c := realClient(t)
+	exp, err := c.GetOrCreateExperiment(context.Background(), "mlwatch-evaluate-inf"+uniqueSuffix(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInfinity(t, c, exp.ID)
+}
