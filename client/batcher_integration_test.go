@@ -408,8 +408,9 @@ func TestBatcherSIGKILLIntegration(t *testing.T) {
 				}
 				recovered++
 			}
-			t.Logf("mode %s: child acknowledged steps 0..%d, reported %d spooled; replay %+v; recovered %d points (lost in memory: %d)",
-				mode, acked, spooled, rs, recovered, acked+1-recovered)
+			// The child's reports lag its calls by up to 50 points.
+			t.Logf("mode %s: child reported steps 0..%d acknowledged and %d spooled; replay %+v; recovered %d distinct points",
+				mode, acked, spooled, rs, recovered)
 			switch mode {
 			case "sync":
 				for s := int64(0); s <= acked; s++ {
