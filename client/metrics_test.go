@@ -201,14 +201,14 @@ func TestLogBatchValidatesBeforeSending(t *testing.T) {
 func TestLogBatchStopsAtFirstError(t *testing.T) {
 	t.Parallel()
 	c, mux := setup(t)
-	calls := 0
+	var calls atomic.Int32
 	mux.HandleFunc("/api/2.0/mlflow/runs/log-batch", func(w http.ResponseWriter, r *http.Request) {
-		calls++
+		calls.Add(1)
 		mlflowError(w, 400, "INVALID_PARAMETER_VALUE", "The run r1 must be in the 'active' state. Current state is deleted.")
 	})
 	err := c.LogBatch(context.Background(), "r1", Batch{Metrics: keyedMetrics(3000)})
-	if !errors.Is(err, ErrInvalidParameter) || calls != 1 {
-		t.Errorf("err = %v after %d calls", err, calls)
+	if !errors.Is(err, ErrInvalidParameter) || calls.Load() != 1 {
+		t.Errorf("err = %v after %d calls", err, calls.Load())
 	}
 }
 
