@@ -101,9 +101,10 @@
 // NaN, +Inf and -Inf are sent as "NaN", "Infinity" and "-Infinity" and read
 // back from either the strings or numbers. MLflow's SQL store (the default
 // since MLflow 3.7) stores ±Inf as ±1.7976931348623157e308 (math.MaxFloat64)
-// and returns that finite number (and SQLite returns -0 as 0; NaN round-trips
-// exactly, as the Python cross-check test verifies). The client does not change values on
-// read: it returns what the server stored. Call NormalizeInf to map
+// and returns that finite number; SQLite also returns -0 as 0. NaN
+// round-trips exactly (checked against the Python client by the
+// cross-check test). The client does not change values on read: it
+// returns what the server stored. Call NormalizeInf to map
 // ±MaxFloat64 back to ±Inf where infinity semantics matter (package evaluate
 // does this).
 //
