@@ -174,7 +174,10 @@ prom_config() {
 
 aws_env=(AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 	AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
-mlflow_env=(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true)
+# A larger SQLAlchemy pool than the default 5+10: the integration suites of several packages log to one server
+# at once, and MLflow answers pool exhaustion with a 400 BAD_REQUEST that clients (rightly) do not retry.
+mlflow_env=(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+	MLFLOW_SQLALCHEMYSTORE_POOL_SIZE=20 MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW=40)
 mlflow_hosts="$HOST,$HOST:*,localhost,localhost:*"
 
 # service_cmd NAME sets CMD (argv, run through env) and STATE (paths reset on a fresh start).
