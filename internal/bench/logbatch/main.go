@@ -4,7 +4,7 @@
 // MlflowClient.log_batch, and prints both wall times and their ratio.
 //
 //	eval "$(scripts/teststack.sh env)"
-//	go run ./internal/bench/logbatch
+//	go run ./internal/bench/logbatch [-concurrency N] [-reps 3]
 //
 // It reads MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON. For every run
 // each client creates the run (not timed), builds the run's 5000 points and
@@ -16,6 +16,14 @@
 // timed. The medians over -reps repetitions are reported. With -null-server
 // both clients log to an in-process server that discards everything, which
 // isolates the clients' own overhead from MLflow's.
+//
+// With -concurrency N (default 1: one run after another) the Go side logs N
+// runs at once through the same client, as a Go pipeline logging several
+// runs would: the N runs are created (not timed), their points are built and
+// logged by N goroutines (timed: wall time until the last LogBatch returns),
+// then the runs are ended (not timed). The Python side stays the official
+// sequential MlflowClient.log_batch, one run after another; Go and Python
+// take turns group by group of N runs.
 package main
 
 import (
@@ -34,6 +42,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +72,7 @@ func main() {
 	keys := flag.Int("keys", 50, "metric keys per run")
 	steps := flag.Int("steps", 100, "steps per key")
 	reps := flag.Int("reps", 3, "repetitions")
+	concurrency := flag.Int("concurrency", 1, "runs the Go client logs at once (Python stays sequential)")
 	null := flag.Bool("null-server", false, "log to an in-process server that accepts and discards everything, to isolate client overhead")
 	flag.Parse()
 	uri := os.Getenv("MLWATCH_TEST_MLFLOW_URI")
@@ -71,13 +81,17 @@ func main() {
 		defer srv.Close()
 		uri = srv.URL
 	}
-	if err := run(uri, *runs, *keys, *steps, *reps); err != nil {
+	if *concurrency < 1 {
+		fmt.Fprintln(os.Stderr, "logbatch: -concurrency must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(uri, *runs, *keys, *steps, *reps, *concurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "logbatch:", err)
 		os.Exit(1)
 	}
 }
 
-func run(uri string, runs, keys, steps, reps int) error {
+func run(uri string, runs, keys, steps, reps, concurrency int) error {
 	python := os.Getenv("MLWATCH_TEST_PYTHON")
 	if uri == "" || python == "" {
 		return errors.New("MLWATCH_TEST_MLFLOW_URI and MLWATCH_TEST_PYTHON must be set (eval \"$(scripts/teststack.sh env)\")")
@@ -97,25 +111,29 @@ func run(uri string, runs, keys, steps, reps int) error {
 	}
 	defer py.close()
 	points := runs * keys * steps
-	fmt.Printf("MLflow %s, %d points (%d runs × %d keys × %d steps) per client, %d repetitions\n", uri, points, runs, keys, steps, reps)
+	fmt.Printf("MLflow %s, %d points (%d runs × %d keys × %d steps) per client, %d repetitions, Go concurrency %d\n",
+		uri, points, runs, keys, steps, reps, concurrency)
 	var goTimes, pyTimes []time.Duration
 	for rep := 0; rep < reps; rep++ {
 		var g, p time.Duration
-		for r := 0; r < runs; r++ {
+		for first, group := 0, 0; first < runs; first, group = first+concurrency, group+1 {
+			n := min(concurrency, runs-first)
 			base := client.Millis(time.Now())
 			for turn := 0; turn < 2; turn++ {
-				if (r+turn)%2 == 0 {
-					d, err := goRun(ctx, c, exp.ID, r, keys, steps, base)
+				if (group+turn)%2 == 0 {
+					d, err := goRuns(ctx, c, exp.ID, first, n, keys, steps, base)
 					if err != nil {
 						return err
 					}
 					g += d
 				} else {
-					d, err := py.logRun(r, base)
-					if err != nil {
-						return err
+					for r := first; r < first+n; r++ {
+						d, err := py.logRun(r, base)
+						if err != nil {
+							return err
+						}
+						p += d
 					}
-					p += d
 				}
 			}
 		}
@@ -128,14 +146,44 @@ func run(uri string, runs, keys, steps, reps int) error {
 	return nil
 }
 
-// goRun creates a run (untimed), times building and logging its points with
-// one LogBatch call, and ends the run (untimed).
-func goRun(ctx context.Context, c *client.Client, expID string, r, keys, steps int, base int64) (time.Duration, error) {
-	run, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: expID, RunName: "go-" + strconv.Itoa(r)})
-	if err != nil {
+// goRuns creates runs first..first+n-1 (untimed), builds and logs each
+// run's points with one LogBatch call, the n runs in n goroutines (timed:
+// until the last LogBatch returns), and ends the runs (untimed). With n = 1
+// it logs a single run as the sequential benchmark always did.
+func goRuns(ctx context.Context, c *client.Client, expID string, first, n, keys, steps int, base int64) (time.Duration, error) {
+	ids := make([]string, n)
+	for i := range ids {
+		run, err := c.CreateRun(ctx, client.CreateRunOptions{ExperimentID: expID, RunName: "go-" + strconv.Itoa(first+i)})
+		if err != nil {
+			return 0, err
+		}
+		ids[i] = run.Info.RunID
+	}
+	errs := make([]error, n)
+	start := time.Now()
+	if n == 1 {
+		errs[0] = goLog(ctx, c, ids[0], first, keys, steps, base)
+	} else {
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = goLog(ctx, c, id, first+i, keys, steps, base) })
+		}
+		wg.Wait()
+	}
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	start := time.Now()
+	for _, id := range ids {
+		if _, err := c.UpdateRun(ctx, id, client.UpdateRunOptions{Status: client.RunFinished, EndTime: client.Millis(time.Now())}); err != nil {
+			return 0, err
+		}
+	}
+	return elapsed, nil
+}
+
+// goLog builds run r's points and logs them with one LogBatch call.
+func goLog(ctx context.Context, c *client.Client, runID string, r, keys, steps int, base int64) error {
 	ms := make([]client.Metric, 0, keys*steps)
 	for k := 0; k < keys; k++ {
 		key := fmt.Sprintf("metric_%02d", k)
@@ -143,12 +191,7 @@ func goRun(ctx context.Context, c *client.Client, expID string, r, keys, steps i
 			ms = append(ms, client.Metric{Key: key, Value: math.Sin(float64(r) + float64(k)*0.1 + float64(s)*0.01), Timestamp: base + int64(s), Step: int64(s)})
 		}
 	}
-	if err := c.LogBatch(ctx, run.Info.RunID, client.Batch{Metrics: ms}); err != nil {
-		return 0, err
-	}
-	elapsed := time.Since(start)
-	_, err = c.UpdateRun(ctx, run.Info.RunID, client.UpdateRunOptions{Status: client.RunFinished, EndTime: client.Millis(time.Now())})
-	return elapsed, err
+	return c.LogBatch(ctx, runID, client.Batch{Metrics: ms})
 }
 
 // pyProc is a long-lived Python process logging one run per request.
