@@ -387,7 +387,7 @@ func TestBatcherSpoolsWhenDownAndReplays(t *testing.T) {
 	if err := b.LogParam("r1", "p", "v"); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Flush(ctx); err != nil {
 		t.Fatalf("Flush while down: %v", err)
@@ -442,7 +442,7 @@ func TestReplaySpoolByNextProcess(t *testing.T) {
 		t.Fatal("no spool segments after Close while down")
 	}
 	s.setFail(func(int64) (int, bool) { return 0, false })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := ReplaySpool(ctx, s.client(t), dir)
 	if err != nil {
@@ -521,7 +521,7 @@ func TestBatcherSyncSpoolWritesBeforeReturning(t *testing.T) {
 		t.Errorf("spool holds %d points right after the calls, want 20", got)
 	}
 	s.setFail(func(int64) (int, bool) { return 0, false })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)

@@ -157,7 +157,7 @@ func TestReplaySpoolSkipsCorruptRecords(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "00000000000000000007.spool"), seg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := ReplaySpool(ctx, s.client(t), dir)
 	if err == nil {
