@@ -446,7 +446,11 @@ func killChild(t *testing.T) {
 	}
 	run := os.Getenv("MLWATCH_KILL_RUN")
 	w := bufio.NewWriter(os.Stdout)
+	deadline := time.Now().Add(2 * time.Minute) // never outlive a parent that failed to kill us
 	for s := int64(0); ; s++ {
+		if time.Now().After(deadline) {
+			os.Exit(3)
+		}
 		if err := b.LogMetric(run, "loss", float64(s), s); err != nil {
 			t.Fatal(err)
 		}
