@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -110,6 +111,20 @@ func (b *Batcher) Shutdown(ctx context.Context) error {
 		close(l.stop)
 	}
 	b.laneWG.Wait()
+	// An enqueue call racing with Shutdown may have added entries after the
+	// lanes' last pass: count and report them rather than lose them silently.
+	var late int64
+	for i := range b.shards {
+		sh := &b.shards[i]
+		sh.mu.Lock()
+		late += sh.depth
+		sh.depth = 0
+		sh.mu.Unlock()
+	}
+	if late > 0 {
+		b.failed.Add(late)
+		b.report(fmt.Errorf("client: batcher: %d entries enqueued during shutdown were not sent: %w", late, ErrClosed))
+	}
 	b.hardCancel()
 	if b.rp != nil && b.rp.started.Load() {
 		<-b.rp.done
