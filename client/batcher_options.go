@@ -15,7 +15,7 @@ const (
 	// DefaultBatcherFlushInterval is how long a partial batch may wait.
 	DefaultBatcherFlushInterval = time.Second
 	// DefaultBatcherSenders is the number of concurrent sender lanes.
-	DefaultBatcherSenders = 10
+	DefaultBatcherSenders = 4
 	// DefaultBatcherRetryBudget is how long a batch is retried before it is
 	// spooled (with a spool directory) or reported as failed (without).
 	DefaultBatcherRetryBudget = 2 * time.Minute
@@ -94,10 +94,11 @@ func WithFlushInterval(d time.Duration) BatcherOption {
 	}
 }
 
-// WithSenders sets the number of concurrent sender lanes (default 10,
-// 1..256, like the Python client's async thread pool). A run has at most one
-// batch in flight, so its batches are sent one at a time and in order;
-// different runs are sent concurrently.
+// WithSenders sets the number of concurrent sender lanes (default 4,
+// 1..256). A run has at most one batch in flight, so its batches are sent
+// one at a time and in order; different runs are sent concurrently. An
+// MLflow server on SQLite serializes writes, so more senders do not help it;
+// raise this for a server with several workers on Postgres or MySQL.
 func WithSenders(n int) BatcherOption {
 	return func(s *batcherSettings) error {
 		if n < 1 || n > 256 {
