@@ -43,7 +43,9 @@ import (
 // is rejected by MLflow (a *BatchError wrapping ErrInvalidParameter, not
 // retried; params are sent in batches of their own, split one by one on
 // rejection, so only the conflicting param fails). Tags: the last value sent
-// wins.
+// wins, so replaying an old spool after a newer value of the same tag was set
+// directly (not through this spool) brings the older value back; set a tag
+// through one path only.
 //
 // Durability (WithSpoolDir): a batch that cannot be delivered within the
 // retry budget (WithRetryBudget, default 2 min), or that would push the queue

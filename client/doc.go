@@ -96,6 +96,13 @@
 // never modified. Metric and log-batch bodies are encoded by a hand-written
 // encoder (about one allocation per request).
 //
+// For high-rate logging use a Batcher (NewBatcher): enqueue calls validate
+// and return at once, without network I/O; background senders batch per run
+// within the same limits, retry, and, with WithSpoolDir, spool to disk what
+// MLflow cannot take, replaying it later or in the next process (ReplaySpool,
+// examples/replay). Attach it to a run with RunOptions.Flusher so that
+// ActiveRun.End flushes it before ending the run.
+//
 // # NaN and infinity
 //
 // NaN, +Inf and -Inf are sent as "NaN", "Infinity" and "-Infinity" and read
