@@ -458,27 +458,7 @@ func (l *batcherLane) encodeJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if len(bt.params) > 0 {
-		dst = append(dst, `,"params":[`...)
-		for i, p := range bt.params {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKV(dst, p.Key, p.Value)
-		}
-		dst = append(dst, ']')
-	}
-	if len(bt.tags) > 0 {
-		dst = append(dst, `,"tags":[`...)
-		for i, t := range bt.tags {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKV(dst, t.Key, t.Value)
-		}
-		dst = append(dst, ']')
-	}
-	return append(dst, '}')
+	return append(appendParamsAndTags(dst, bt.params, bt.tags), '}')
 }
 
 func appendMetricEntry(dst []byte, key string, v float64, ts, step int64) []byte {

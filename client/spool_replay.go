@@ -368,27 +368,7 @@ func encodeSpoolBatchJSON(dst []byte, sb *spoolBatch) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	if len(sb.Params) > 0 {
-		dst = append(dst, `,"params":[`...)
-		for i, p := range sb.Params {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKV(dst, p.Key, p.Value)
-		}
-		dst = append(dst, ']')
-	}
-	if len(sb.Tags) > 0 {
-		dst = append(dst, `,"tags":[`...)
-		for i, t := range sb.Tags {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKV(dst, t.Key, t.Value)
-		}
-		dst = append(dst, ']')
-	}
-	return append(dst, '}')
+	return append(appendParamsAndTags(dst, sb.Params, sb.Tags), '}')
 }
 
 // ReplaySpool replays the spool directory dir (left by a Batcher created

@@ -137,6 +137,12 @@ func encodeBatch(runID string, metrics []Metric, params []Param, tags []Tag) []b
 		}
 		b = append(b, ']')
 	}
+	return append(appendParamsAndTags(b, params, tags), '}')
+}
+
+// appendParamsAndTags appends the `,"params":[...]` and `,"tags":[...]` members
+// of a log-batch body, each only when non-empty.
+func appendParamsAndTags(b []byte, params []Param, tags []Tag) []byte {
 	if len(params) > 0 {
 		b = append(b, `,"params":[`...)
 		for i, p := range params {
@@ -157,5 +163,5 @@ func encodeBatch(runID string, metrics []Metric, params []Param, tags []Tag) []b
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}')
+	return b
 }
